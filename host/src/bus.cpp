@@ -1,0 +1,304 @@
+#include "bus.h"
+
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "envelope.h"
+#include "topic.h"
+
+namespace kordon::host {
+namespace {
+
+// Receives the rest of a multipart message and discards it; returns the frames consumed.
+size_t DiscardRest(zmq::socket_t& socket) {
+  size_t n = 0;
+  while (socket.get(zmq::sockopt::rcvmore)) {
+    zmq::message_t part;
+    if (!socket.recv(part, zmq::recv_flags::none)) break;
+    ++n;
+  }
+  return n;
+}
+
+std::string_view View(const zmq::message_t& m) {
+  return std::string_view(static_cast<const char*>(m.data()), m.size());
+}
+
+}  // namespace
+
+Bus::Bus(zmq::context_t& context, BusConfig config, std::string host_name)
+    : context_(context), config_(std::move(config)), host_name_(std::move(host_name)) {}
+
+Bus::~Bus() { Stop(); }
+
+Status Bus::Start() {
+  const int hwm = static_cast<int>(config_.queue_limit);
+  try {
+    in_internal_ = zmq::socket_t(context_, zmq::socket_type::pull);
+    in_internal_.set(zmq::sockopt::rcvhwm, hwm);
+    in_internal_.bind(kInprocIn);
+
+    out_internal_ = zmq::socket_t(context_, zmq::socket_type::xpub);
+    out_internal_.set(zmq::sockopt::sndhwm, hwm);
+    out_internal_.set(zmq::sockopt::xpub_nodrop, 1);
+    out_internal_.bind(kInprocOut);
+
+    control_ = zmq::socket_t(context_, zmq::socket_type::pair);
+    control_.bind(kInprocControl);
+    control_client_ = zmq::socket_t(context_, zmq::socket_type::pair);
+    control_client_.connect(kInprocControl);
+  } catch (const zmq::error_t& e) {
+    return Status::Internal(fmt::format("cannot set up the in-process bus: {}", e.what()));
+  }
+  auto bind_tcp = [&](zmq::socket_t& s, zmq::socket_type type, const std::string& endpoint,
+                      const char* what, std::string* resolved) -> Status {
+    if (endpoint.empty()) return Status::Ok();
+    try {
+      s = zmq::socket_t(context_, type);
+      s.set(zmq::sockopt::linger, 0);
+      if (type == zmq::socket_type::pull) {
+        s.set(zmq::sockopt::rcvhwm, hwm);
+        // A frame larger than the body limit plus headroom for topic and envelope is refused
+        // by ZeroMQ itself (the connection is dropped) before it takes memory.
+        s.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(config_.max_body_bytes) + 4096);
+      } else {
+        s.set(zmq::sockopt::sndhwm, hwm);
+        s.set(zmq::sockopt::xpub_nodrop, 1);
+      }
+      s.bind(endpoint);
+      *resolved = s.get(zmq::sockopt::last_endpoint);
+    } catch (const zmq::error_t& e) {
+      return Status::Io(fmt::format("cannot bind the bus {} endpoint '{}': {} (is another "
+                                    "kordon-host running on it? change bus.{} in [host])",
+                                    what, endpoint, e.what(), what));
+    }
+    return Status::Ok();
+  };
+  if (Status s = bind_tcp(in_external_, zmq::socket_type::pull, config_.ingress, "ingress", &ingress_endpoint_); !s.ok())
+    return s;
+  if (Status s = bind_tcp(out_external_, zmq::socket_type::xpub, config_.egress, "egress", &egress_endpoint_); !s.ok())
+    return s;
+  running_ = true;
+  thread_ = std::thread([this] { Run(); });
+  return Status::Ok();
+}
+
+void Bus::CloseIngress() {
+  std::lock_guard<std::mutex> lock(control_mutex_);
+  if (!running_) return;
+  control_client_.send(zmq::str_buffer("close-ingress"), zmq::send_flags::none);
+}
+
+void Bus::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(control_mutex_);
+    if (!running_) return;
+    running_ = false;
+    control_client_.send(zmq::str_buffer("stop"), zmq::send_flags::none);
+  }
+  if (thread_.joinable()) thread_.join();
+  control_client_.close();
+}
+
+void Bus::Run() {
+  bool ingress_open = in_external_.handle() != nullptr;
+  for (;;) {
+    std::vector<zmq::pollitem_t> items = {
+        {control_.handle(), 0, ZMQ_POLLIN, 0},
+        {in_internal_.handle(), 0, ZMQ_POLLIN, 0},
+        {out_internal_.handle(), 0, ZMQ_POLLIN, 0},
+    };
+    size_t external_in = 0, external_out = 0;
+    if (ingress_open) {
+      external_in = items.size();
+      items.push_back({in_external_.handle(), 0, ZMQ_POLLIN, 0});
+    }
+    if (out_external_.handle() != nullptr) {
+      external_out = items.size();
+      items.push_back({out_external_.handle(), 0, ZMQ_POLLIN, 0});
+    }
+    try {
+      zmq::poll(items, std::chrono::milliseconds(-1));
+    } catch (const zmq::error_t& e) {
+      if (e.num() == EINTR) continue;
+      spdlog::critical("bus broker: poll failed: {}", e.what());
+      break;
+    }
+    if (items[0].revents & ZMQ_POLLIN) {
+      zmq::message_t command;
+      (void)control_.recv(command, zmq::recv_flags::none);
+      if (View(command) == "close-ingress") {
+        if (ingress_open) {
+          in_external_.close();
+          ingress_open = false;
+          spdlog::debug("bus: ingress closed");
+        }
+        continue;
+      }
+      // stop: forward what in-process publishers already handed over, then leave.
+      for (;;) {
+        zmq::pollitem_t drain{in_internal_.handle(), 0, ZMQ_POLLIN, 0};
+        if (zmq::poll(&drain, 1, std::chrono::milliseconds(0)) <= 0) break;
+        HandleInternal();
+      }
+      break;
+    }
+    if (items[1].revents & ZMQ_POLLIN) {
+      // Bounded batches keep external traffic from being starved and vice versa.
+      for (int i = 0; i < 256; ++i) {
+        zmq::pollitem_t more{in_internal_.handle(), 0, ZMQ_POLLIN, 0};
+        if (i > 0 && zmq::poll(&more, 1, std::chrono::milliseconds(0)) <= 0) break;
+        HandleInternal();
+      }
+    }
+    if (items[2].revents & ZMQ_POLLIN) DrainSubscriptions(out_internal_, false);
+    if (external_in != 0 && (items[external_in].revents & ZMQ_POLLIN)) {
+      for (int i = 0; i < 256; ++i) {
+        zmq::pollitem_t more{in_external_.handle(), 0, ZMQ_POLLIN, 0};
+        if (i > 0 && zmq::poll(&more, 1, std::chrono::milliseconds(0)) <= 0) break;
+        HandleExternal();
+      }
+    }
+    if (external_out != 0 && (items[external_out].revents & ZMQ_POLLIN))
+      DrainSubscriptions(out_external_, true);
+  }
+  in_internal_.close();
+  out_internal_.close();
+  if (ingress_open) in_external_.close();
+  if (out_external_.handle() != nullptr) out_external_.close();
+  control_.close();
+}
+
+void Bus::DrainSubscriptions(zmq::socket_t& xpub, bool external) {
+  for (;;) {
+    zmq::message_t m;
+    if (!xpub.recv(m, zmq::recv_flags::dontwait)) return;
+    if (external && m.size() >= 1) {
+      std::string_view v = View(m);
+      spdlog::debug("bus egress: {} '{}'", v[0] == 1 ? "subscribe" : "unsubscribe", v.substr(1));
+    }
+  }
+}
+
+void Bus::HandleInternal() {
+  zmq::message_t topic, envelope, body;
+  if (!in_internal_.recv(topic, zmq::recv_flags::dontwait)) return;
+  bool ok = topic.more() && in_internal_.recv(envelope) && envelope.more() && in_internal_.recv(body) && !body.more();
+  if (!ok) {
+    DiscardRest(in_internal_);
+    stats_.internal_malformed.fetch_add(1, std::memory_order_relaxed);
+    spdlog::error("bus: an in-process publisher sent a message that is not three frames (a host bug); dropped and counted");
+    return;
+  }
+  Forward(topic, envelope, body);
+}
+
+void Bus::HandleExternal() {
+  zmq::message_t frames[3];
+  size_t count = 0;
+  if (!in_external_.recv(frames[0], zmq::recv_flags::dontwait)) return;
+  count = 1;
+  bool more = frames[0].more();
+  while (more && count < 3) {
+    if (!in_external_.recv(frames[count])) break;
+    more = frames[count].more();
+    ++count;
+  }
+  if (more) count += DiscardRest(in_external_);
+  if (count != 3) {
+    Reject(fmt::format("a message has {} frame{}; the bus takes exactly 3 (topic, envelope, body)",
+                       count, count == 1 ? "" : "s"), count);
+    return;
+  }
+  Status s = ValidateFrames(View(frames[0]), View(frames[1]), View(frames[2]),
+                            static_cast<size_t>(config_.max_body_bytes), nullptr);
+  if (!s.ok()) {
+    Reject(s.message(), count);
+    return;
+  }
+  stats_.external_accepted.fetch_add(1, std::memory_order_relaxed);
+  Forward(frames[0], frames[1], frames[2]);
+}
+
+void Bus::Reject(const std::string& reason, size_t frames) {
+  uint64_t n = stats_.external_rejected.fetch_add(1, std::memory_order_relaxed) + 1;
+  reject_log_.Log(spdlog::level::warn,
+                  fmt::format("bus ingress: rejected a malformed message ({} so far): {}", n, reason));
+  Envelope e;
+  e.id = NewMessageId();
+  e.time_us = NowMicros();
+  e.source = host_name_;
+  e.schema = "bus.frame.rejected";
+  nlohmann::json body = {{"reason", reason}, {"frames", frames}, {"endpoint", ingress_endpoint_},
+                         {"rejected_total", n}};
+  std::string topic = "bus.frame.rejected";
+  std::string env = EncodeEnvelope(e);
+  std::string text = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  zmq::message_t t(topic.data(), topic.size()), en(env.data(), env.size()), b(text.data(), text.size());
+  Forward(t, en, b);
+}
+
+void Bus::Forward(zmq::message_t& topic, zmq::message_t& envelope, zmq::message_t& body) {
+  const bool reserved = IsReservedTopic(View(topic));
+  // External subscribers first, without waiting: copies, since the internal send moves.
+  if (!reserved && out_external_.handle() != nullptr) {
+    zmq::message_t t, e, b;
+    t.copy(topic);
+    e.copy(envelope);
+    b.copy(body);
+    if (out_external_.send(t, zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+      out_external_.send(e, zmq::send_flags::sndmore);
+      out_external_.send(b, zmq::send_flags::none);
+    } else {
+      uint64_t n = stats_.egress_overflow.fetch_add(1, std::memory_order_relaxed) + 1;
+      overflow_log_.Log(spdlog::level::warn, fmt::format(
+          "bus egress: an external subscriber is not keeping up; message on '{}' not delivered "
+          "to external subscribers ({} so far)", View(topic), n));
+    }
+  }
+  if (!out_internal_.send(topic, zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+    stats_.backpressure_waits.fetch_add(1, std::memory_order_relaxed);
+    backpressure_log_.Log(spdlog::level::warn,
+                          "bus: an in-process subscriber is slow; the bus waits for it (backpressure)");
+    (void)out_internal_.send(topic, zmq::send_flags::sndmore);
+  }
+  out_internal_.send(envelope, zmq::send_flags::sndmore);
+  out_internal_.send(body, zmq::send_flags::none);
+  stats_.forwarded.fetch_add(1, std::memory_order_relaxed);
+}
+
+BusPublisher::BusPublisher(zmq::context_t& context, const BusConfig& config)
+    : socket_(context, zmq::socket_type::push) {
+  socket_.set(zmq::sockopt::sndhwm, static_cast<int>(config.queue_limit));
+  socket_.set(zmq::sockopt::sndtimeo, static_cast<int>(config.publish_timeout_ms));
+  socket_.set(zmq::sockopt::linger, -1);
+  socket_.connect(kInprocIn);
+}
+
+Status BusPublisher::Send(std::string_view topic, std::string_view envelope, std::string_view body) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (closed_) return Status::Stopped("the publisher is closed");
+  try {
+    if (!socket_.send(zmq::const_buffer(topic.data(), topic.size()), zmq::send_flags::sndmore))
+      return Status::Busy("the bus did not accept the message within bus.publish_timeout_ms");
+    // Once the first frame is queued the rest of the message always follows.
+    socket_.send(zmq::const_buffer(envelope.data(), envelope.size()), zmq::send_flags::sndmore);
+    socket_.send(zmq::const_buffer(body.data(), body.size()), zmq::send_flags::none);
+  } catch (const zmq::error_t& e) {
+    if (e.num() == ETERM) return Status::Stopped("the bus is shutting down");
+    return Status::Internal(fmt::format("bus send failed: {}", e.what()));
+  }
+  return Status::Ok();
+}
+
+void BusPublisher::Close() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (closed_) return;
+  closed_ = true;
+  socket_.close();
+}
+
+}  // namespace kordon::host

@@ -1,0 +1,333 @@
+#include "config.h"
+
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+
+#include "topic.h"
+
+namespace po = boost::program_options;
+
+namespace kordon::host {
+namespace {
+
+std::string_view Trim(std::string_view s) {
+  size_t b = s.find_first_not_of(" \t\r");
+  if (b == std::string_view::npos) return {};
+  size_t e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+
+// Returns the byte offset of the first invalid UTF-8 sequence, or npos.
+size_t FindInvalidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return i;
+    for (size_t k = 1; k < n; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return i;
+    if (n == 2 && c < 0xC2) return i;  // overlong
+    i += n;
+  }
+  return std::string_view::npos;
+}
+
+bool IsKeyChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
+}
+
+std::vector<std::string> SplitList(std::string_view s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t comma = s.find(',', start);
+    if (comma == std::string_view::npos) comma = s.size();
+    std::string_view item = Trim(s.substr(start, comma - start));
+    if (!item.empty()) out.emplace_back(item);
+    start = comma + 1;
+  }
+  return out;
+}
+
+Result<bool> ParseBool(std::string_view v) {
+  if (v == "true" || v == "yes" || v == "on" || v == "1") return true;
+  if (v == "false" || v == "no" || v == "off" || v == "0") return false;
+  return Status::InvalidArgument(fmt::format("'{}' is not a boolean (true/false)", v));
+}
+
+struct RawEntry {
+  std::string key;
+  std::string value;
+  int line;
+};
+
+struct RawSection {
+  std::string name;
+  int line;
+  std::vector<RawEntry> entries;
+};
+
+Status ApplyHostSection(const RawSection& section, const std::string& origin, HostConfig* config) {
+  po::options_description desc = HostOptionsDescription();
+  po::variables_map vm;
+  for (const RawEntry& e : section.entries) {
+    try {
+      po::parsed_options parsed(&desc);
+      parsed.options.emplace_back(e.key, std::vector<std::string>{e.value});
+      po::store(parsed, vm);
+    } catch (const po::unknown_option&) {
+      return Status::InvalidArgument(fmt::format(
+          "{}:{}: unknown key '{}' in [host] (kordon-host --help lists the keys)", origin, e.line, e.key));
+    } catch (const po::error& err) {
+      return Status::InvalidArgument(
+          fmt::format("{}:{}: [host] {}: {}", origin, e.line, e.key, err.what()));
+    }
+  }
+  try {
+    po::notify(vm);
+  } catch (const po::error& err) {
+    return Status::InvalidArgument(fmt::format("{}: [host]: {}", origin, err.what()));
+  }
+  auto line_of = [&](const std::string& key) {
+    for (const RawEntry& e : section.entries)
+      if (e.key == key) return e.line;
+    return section.line;
+  };
+  config->name = vm["name"].as<std::string>();
+  config->log_level = vm["log_level"].as<std::string>();
+  if (!IsValidLogLevel(config->log_level))
+    return Status::InvalidArgument(fmt::format(
+        "{}:{}: [host] log_level '{}' is not one of trace, debug, info, warn, error, off", origin,
+        line_of("log_level"), config->log_level));
+  std::string on_error = vm["on_plugin_error"].as<std::string>();
+  if (on_error == "stop") {
+    config->on_plugin_error = OnPluginError::kStop;
+  } else if (on_error == "skip") {
+    config->on_plugin_error = OnPluginError::kSkip;
+  } else {
+    return Status::InvalidArgument(fmt::format(
+        "{}:{}: [host] on_plugin_error '{}' must be 'stop' or 'skip'", origin, line_of("on_plugin_error"), on_error));
+  }
+  config->plugin_path = SplitList(vm["plugin_path"].as<std::string>());
+  config->ready_file = vm["ready_file"].as<std::string>();
+  config->bus.ingress = vm["bus.ingress"].as<std::string>();
+  config->bus.egress = vm["bus.egress"].as<std::string>();
+  config->bus.queue_limit = vm["bus.queue_limit"].as<int64_t>();
+  config->bus.publish_timeout_ms = vm["bus.publish_timeout_ms"].as<int64_t>();
+  config->bus.max_body_bytes = vm["bus.max_body_bytes"].as<int64_t>();
+  struct Range {
+    const char* key;
+    int64_t value, min, max;
+  };
+  for (const Range& r : {Range{"bus.queue_limit", config->bus.queue_limit, 10, 10'000'000},
+                         Range{"bus.publish_timeout_ms", config->bus.publish_timeout_ms, 1, 600'000},
+                         Range{"bus.max_body_bytes", config->bus.max_body_bytes, 64, 64 << 20}}) {
+    if (r.value < r.min || r.value > r.max)
+      return Status::InvalidArgument(fmt::format("{}:{}: [host] {} = {} is outside {}..{}", origin,
+                                                 line_of(r.key), r.key, r.value, r.min, r.max));
+  }
+  for (const char* key : {"bus.ingress", "bus.egress"}) {
+    const std::string& ep = vm[key].as<std::string>();
+    if (ep.empty()) continue;  // disabled
+    // Plain TCP is only allowed on loopback; CURVE-protected links come with the secure
+    // transport. ipc:// is local by nature.
+    bool ok = ep.rfind("ipc://", 0) == 0 || ep.rfind("tcp://127.", 0) == 0 ||
+              ep.rfind("tcp://localhost:", 0) == 0 || ep.rfind("tcp://[::1]:", 0) == 0;
+    if (!ok)
+      return Status::InvalidArgument(fmt::format(
+          "{}:{}: [host] {} = '{}': plain TCP endpoints must be on loopback (tcp://127.0.0.1:PORT) "
+          "or ipc://; use an empty value to disable", origin, line_of(key), key, ep));
+  }
+  return Status::Ok();
+}
+
+Status ApplyPluginSection(const RawSection& section, const std::string& origin,
+                          InstanceConfig* instance) {
+  instance->line = section.line;
+  bool has_library = false;
+  for (const RawEntry& e : section.entries) {
+    if (e.key == "library") {
+      instance->library = e.value;
+      has_library = !e.value.empty();
+    } else if (e.key == "lane") {
+      if (e.value.size() > 64)
+        return Status::InvalidArgument(fmt::format("{}:{}: lane is longer than 64 bytes", origin, e.line));
+      for (char c : e.value)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'))
+          return Status::InvalidArgument(fmt::format(
+              "{}:{}: lane '{}' may only use letters, digits, '-', '_' and '.'", origin, e.line, e.value));
+      instance->lane = e.value;
+    } else if (e.key == "subscribe") {
+      instance->has_subscribe = true;
+      for (const std::string& prefix : SplitList(e.value)) {
+        std::string p = prefix == "*" ? std::string() : prefix;
+        if (Status s = ValidateTopicPrefix(p); !s.ok())
+          return Status::InvalidArgument(
+              fmt::format("{}:{}: subscribe: {} (use * for every topic)", origin, e.line, s.message()));
+        instance->subscribe.push_back(p);
+      }
+    } else if (e.key == "enabled") {
+      Result<bool> b = ParseBool(e.value);
+      if (!b.ok()) return Status::InvalidArgument(fmt::format("{}:{}: enabled: {}", origin, e.line, b.status().message()));
+      instance->enabled = b.value();
+    } else {
+      instance->settings.emplace_back(e.key, e.value);
+    }
+  }
+  if (!has_library)
+    return Status::InvalidArgument(fmt::format(
+        "{}:{}: [plugin.{}] has no 'library = ...' (the plugin's .so file)", origin, section.line,
+        instance->name));
+  return Status::Ok();
+}
+
+}  // namespace
+
+po::options_description HostOptionsDescription() {
+  po::options_description d("[host] section of the configuration file");
+  BusConfig bus;
+  // clang-format off
+  d.add_options()
+    ("name", po::value<std::string>()->default_value("kordon"), "this host's name, shown in logs and status")
+    ("log_level", po::value<std::string>()->default_value("info"), "trace, debug, info, warn, error or off")
+    ("on_plugin_error", po::value<std::string>()->default_value("stop"),
+     "when a plugin cannot be loaded or created: 'stop' the host, or 'skip' it and go on")
+    ("plugin_path", po::value<std::string>()->default_value(""),
+     "comma-separated directories searched for bare library names (relative to the file); "
+     "the directory ../plugins next to the executable is searched last")
+    ("ready_file", po::value<std::string>()->default_value(""),
+     "a file written (JSON: pid, endpoints) once every plugin has started")
+    ("bus.ingress", po::value<std::string>()->default_value(bus.ingress),
+     "where external clients publish (ZeroMQ PUSH -> this PULL); empty disables")
+    ("bus.egress", po::value<std::string>()->default_value(bus.egress),
+     "where external clients subscribe (ZeroMQ SUB -> this XPUB); empty disables")
+    ("bus.queue_limit", po::value<int64_t>()->default_value(bus.queue_limit),
+     "messages buffered per connection before backpressure")
+    ("bus.publish_timeout_ms", po::value<int64_t>()->default_value(bus.publish_timeout_ms),
+     "how long a publish may wait under backpressure before it fails with KORDON_E_BUSY")
+    ("bus.max_body_bytes", po::value<int64_t>()->default_value(bus.max_body_bytes),
+     "largest accepted message body");
+  // clang-format on
+  return d;
+}
+
+bool IsValidInstanceName(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) return false;
+  return true;
+}
+
+bool IsValidLogLevel(std::string_view level) {
+  for (const char* l : {"trace", "debug", "info", "warn", "error", "off"})
+    if (level == l) return true;
+  return false;
+}
+
+Result<HostConfig> ParseConfig(std::string_view text, const std::string& origin) {
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
+  std::vector<RawSection> sections;
+  std::map<std::string, int> section_lines;
+  int line_no = 0;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t eol = text.find('\n', pos);
+    if (eol == std::string_view::npos) eol = text.size();
+    std::string_view raw = text.substr(pos, eol - pos);
+    pos = eol + 1;
+    ++line_no;
+    if (size_t bad = FindInvalidUtf8(raw); bad != std::string_view::npos)
+      return Status::InvalidArgument(
+          fmt::format("{}:{}: invalid UTF-8 at column {}", origin, line_no, bad + 1));
+    std::string_view line = Trim(raw);
+    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
+    if (line[0] == '[') {
+      if (line.back() != ']')
+        return Status::InvalidArgument(fmt::format("{}:{}: section header must end with ']'", origin, line_no));
+      std::string name(Trim(line.substr(1, line.size() - 2)));
+      if (name != "host") {
+        if (name.rfind("plugin.", 0) != 0)
+          return Status::InvalidArgument(fmt::format(
+              "{}:{}: unknown section [{}]; sections are [host] and [plugin.NAME]", origin, line_no, name));
+        std::string instance = name.substr(7);
+        if (!IsValidInstanceName(instance))
+          return Status::InvalidArgument(fmt::format(
+              "{}:{}: instance name '{}' must be 1..64 of a-z 0-9 _ -", origin, line_no, instance));
+      }
+      if (auto it = section_lines.find(name); it != section_lines.end()) {
+        if (name == "host")
+          return Status::InvalidArgument(fmt::format(
+              "{}:{}: [host] appears twice (first at line {})", origin, line_no, it->second));
+        return Status::InvalidArgument(fmt::format(
+            "{}:{}: duplicate instance name '{}': [{}] is already defined at line {}; give each "
+            "instance its own name", origin, line_no, name.substr(7), name, it->second));
+      }
+      section_lines.emplace(name, line_no);
+      sections.push_back(RawSection{name, line_no, {}});
+      continue;
+    }
+    size_t eq = line.find('=');
+    if (eq == std::string_view::npos)
+      return Status::InvalidArgument(fmt::format("{}:{}: expected 'key = value' or '[section]'", origin, line_no));
+    if (sections.empty())
+      return Status::InvalidArgument(fmt::format("{}:{}: key outside any section", origin, line_no));
+    std::string key(Trim(line.substr(0, eq)));
+    std::string value(Trim(line.substr(eq + 1)));
+    if (key.empty())
+      return Status::InvalidArgument(fmt::format("{}:{}: empty key before '='", origin, line_no));
+    for (char c : key)
+      if (!IsKeyChar(c))
+        return Status::InvalidArgument(fmt::format(
+            "{}:{}: key '{}' may only use a-z 0-9 _ - .", origin, line_no, key));
+    RawSection& section = sections.back();
+    for (const RawEntry& e : section.entries)
+      if (e.key == key)
+        return Status::InvalidArgument(fmt::format(
+            "{}:{}: key '{}' repeats in [{}] (first at line {})", origin, line_no, key, section.name, e.line));
+    section.entries.push_back(RawEntry{key, value, line_no});
+  }
+
+  HostConfig config;
+  config.path = origin;
+  bool have_host = false;
+  for (const RawSection& s : sections) {
+    if (s.name == "host") {
+      if (Status st = ApplyHostSection(s, origin, &config); !st.ok()) return st;
+      have_host = true;
+      continue;
+    }
+    InstanceConfig instance;
+    instance.name = s.name.substr(7);
+    if (Status st = ApplyPluginSection(s, origin, &instance); !st.ok()) return st;
+    config.instances.push_back(std::move(instance));
+  }
+  if (!have_host) {
+    RawSection empty{"host", 0, {}};
+    if (Status st = ApplyHostSection(empty, origin, &config); !st.ok()) return st;
+  }
+  return config;
+}
+
+Result<HostConfig> LoadConfigFile(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    return Status::NotFound(fmt::format("configuration file '{}' does not exist or is not a file", path));
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::Io(fmt::format("cannot open configuration file '{}'", path));
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  if (buffer.str().size() > (4 << 20))
+    return Status::InvalidArgument(fmt::format("configuration file '{}' is larger than 4 MiB", path));
+  Result<HostConfig> config = ParseConfig(buffer.str(), path);
+  if (!config.ok()) return config;
+  config->directory = std::filesystem::absolute(path, ec).parent_path().string();
+  return config;
+}
+
+}  // namespace kordon::host

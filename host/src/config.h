@@ -1,0 +1,69 @@
+// The host's configuration: an INI file with one [host] section and one [plugin.NAME]
+// section per plugin instance (see host/README.md for every key).
+#ifndef KORDON_HOST_CONFIG_H_
+#define KORDON_HOST_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <boost/program_options/options_description.hpp>
+
+#include "status.h"
+
+namespace kordon::host {
+
+struct BusConfig {
+  std::string ingress = "tcp://127.0.0.1:7400";  // external publishers connect PUSH here
+  std::string egress = "tcp://127.0.0.1:7401";   // external subscribers connect SUB here
+  int64_t queue_limit = 10000;                   // messages buffered per connection
+  int64_t publish_timeout_ms = 2000;             // longest a publish waits under backpressure
+  int64_t max_body_bytes = 1 << 20;
+};
+
+struct InstanceConfig {
+  std::string name;     // [plugin.NAME]; [a-z0-9_-], 1..64
+  int line = 0;         // line of the section header, for messages
+  std::string library;  // as written in the file
+  std::string lane;
+  bool has_subscribe = false;  // `subscribe` given: replaces the descriptor's list
+  std::vector<std::string> subscribe;
+  bool enabled = true;
+  std::vector<std::pair<std::string, std::string>> settings;  // the plugin's own keys, in order
+};
+
+enum class OnPluginError { kStop, kSkip };
+
+struct HostConfig {
+  std::string path;       // the file read, "" when parsed from text
+  std::string directory;  // its directory: relative paths are resolved against it
+  std::string name = "kordon";
+  std::string log_level = "info";
+  OnPluginError on_plugin_error = OnPluginError::kStop;
+  std::vector<std::string> plugin_path;  // directories searched for bare library names
+  std::string ready_file;                // written once the host runs (endpoints, pid)
+  BusConfig bus;
+  std::vector<InstanceConfig> instances;  // in file order = start order
+};
+
+// The [host] keys, for validation and for `kordon-host --help`.
+boost::program_options::options_description HostOptionsDescription();
+
+// Parses configuration text. `origin` names it in messages ("site.ini").
+// Every error names the origin and the line: "site.ini:12: ...".
+Result<HostConfig> ParseConfig(std::string_view text, const std::string& origin);
+
+// Reads and parses a file.
+Result<HostConfig> LoadConfigFile(const std::string& path);
+
+// Valid instance name: [a-z0-9_-], 1..64 bytes.
+bool IsValidInstanceName(std::string_view name);
+
+// Valid log level name: trace, debug, info, warn, error, off.
+bool IsValidLogLevel(std::string_view level);
+
+}  // namespace kordon::host
+
+#endif  // KORDON_HOST_CONFIG_H_

@@ -1,0 +1,277 @@
+#include "host.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "envelope.h"
+
+namespace kordon::host {
+namespace {
+
+constexpr auto kSyncTimeout = std::chrono::seconds(10);
+constexpr auto kFlushTimeout = std::chrono::seconds(10);
+constexpr auto kStopTimeout = std::chrono::seconds(30);
+
+}  // namespace
+
+Host::Host(HostConfig config) : config_(std::move(config)), context_(1) {}
+
+Host::~Host() { (void)Shutdown(); }
+
+void Host::AddStaticPlugin(const std::string& library, kordon_plugin_entry_fn entry) {
+  static_plugins_.emplace_back(library, entry);
+}
+
+Status Host::Load() {
+  reports_.clear();
+  std::map<std::string, std::shared_ptr<PluginLibrary>> by_path;
+  Status first_error;
+  for (const InstanceConfig& ic : config_.instances) {
+    LoadReport r;
+    r.instance = ic.name;
+    if (!ic.enabled) {
+      r.skipped = true;
+      r.error = "enabled = false";
+      reports_.push_back(std::move(r));
+      continue;
+    }
+    Result<std::shared_ptr<PluginLibrary>> lib = Status::NotFound("unset");
+    auto fixed = std::find_if(static_plugins_.begin(), static_plugins_.end(),
+                              [&](const auto& p) { return p.first == ic.library; });
+    if (fixed != static_plugins_.end()) {
+      r.path = "(built in) " + ic.library;
+      lib = PluginLibrary::OpenStatic(fixed->second, r.path);
+    } else {
+      r.path = ResolveLibraryPath(ic.library, config_);
+      if (auto it = by_path.find(r.path); it != by_path.end())
+        lib = it->second;
+      else
+        lib = PluginLibrary::Open(r.path);
+    }
+    if (lib.ok()) {
+      r.loaded = true;
+      r.library = lib.value();
+      by_path[r.path] = lib.value();
+    } else {
+      r.error = fmt::format("{}:{}: [plugin.{}] refused: {}", config_.path, ic.line, ic.name,
+                            lib.status().message());
+      if (config_.on_plugin_error == OnPluginError::kSkip) {
+        r.skipped = true;
+        spdlog::error("{} (skipped: on_plugin_error = skip)", r.error);
+      } else if (first_error.ok()) {
+        first_error = Status::Version(r.error);
+        if (lib.status().code() != Status::Code::kVersion)
+          first_error = Status::InvalidArgument(r.error);
+      }
+    }
+    reports_.push_back(std::move(r));
+  }
+  return first_error;
+}
+
+Status Host::PublishEvent(const std::string& topic, const std::string& body) {
+  if (!host_publisher_) return Status::Stopped("the bus is not running");
+  Envelope e;
+  e.id = NewMessageId();
+  e.time_us = NowMicros();
+  e.source = config_.name;
+  return host_publisher_->Send(topic, EncodeEnvelope(e), body);
+}
+
+Status Host::Start() {
+  bus_ = std::make_unique<Bus>(context_, config_.bus, config_.name);
+  if (Status s = bus_->Start(); !s.ok()) return s;
+  host_publisher_ = std::make_unique<BusPublisher>(context_, config_.bus);
+  spdlog::info("bus: in-process {} / {}; ingress {}; egress {}", kInprocIn, kInprocOut,
+               bus_->ingress_endpoint().empty() ? "disabled" : bus_->ingress_endpoint(),
+               bus_->egress_endpoint().empty() ? "disabled" : bus_->egress_endpoint());
+
+  std::map<std::string, const InstanceConfig*> by_name;
+  for (const InstanceConfig& ic : config_.instances) by_name[ic.name] = &ic;
+
+  for (const LoadReport& r : reports_) {
+    if (!r.loaded) continue;
+    auto instance = std::make_unique<PluginInstance>(r.library, *by_name[r.instance], *bus_, markers_);
+    Status s = instance->Create();
+    if (!s.ok()) {
+      std::string why = fmt::format("{}:{}: {}", config_.path, by_name[r.instance]->line, s.message());
+      instance->Destroy();
+      if (config_.on_plugin_error == OnPluginError::kSkip) {
+        spdlog::error("{} (skipped: on_plugin_error = skip)", why);
+        (void)PublishEvent("plugin.status", nlohmann::json{{"instance", r.instance}, {"state", "failed"}, {"reason", why}}.dump());
+        continue;
+      }
+      (void)Shutdown();
+      return Status::InvalidArgument(why);
+    }
+    const PluginDescription& d = instance->library().description();
+    spdlog::info("created {} ({} {} by {}, ABI {}) lane '{}' subscribed to [{}]", r.instance, d.name,
+                 d.version, d.vendor, AbiVersionString(d.abi_version), instance->config().lane,
+                 fmt::join(instance->subscriptions(), ", "));
+    instances_.push_back(std::move(instance));
+  }
+
+  std::vector<PluginInstance*> all;
+  for (auto& i : instances_) all.push_back(i.get());
+  if (Status s = SyncSubscriptions(all); !s.ok()) {
+    (void)Shutdown();
+    return s;
+  }
+
+  for (size_t i = 0; i < instances_.size();) {
+    Status s = instances_[i]->Start();
+    if (s.ok()) {
+      (void)PublishEvent("plugin.status", nlohmann::json{{"instance", instances_[i]->name()}, {"state", "running"}}.dump());
+      ++i;
+      started_ = i;
+      continue;
+    }
+    if (instances_[i]->stuck()) {
+      (void)Shutdown();
+      return s;
+    }
+    if (config_.on_plugin_error == OnPluginError::kSkip) {
+      spdlog::error("{} (skipped: on_plugin_error = skip)", s.message());
+      (void)PublishEvent("plugin.status", nlohmann::json{{"instance", instances_[i]->name()}, {"state", "failed"}, {"reason", s.message()}}.dump());
+      instances_[i]->Destroy();
+      instances_.erase(instances_.begin() + static_cast<long>(i));
+      continue;
+    }
+    (void)Shutdown();
+    return s;
+  }
+  nlohmann::json names = nlohmann::json::array();
+  for (auto& i : instances_) names.push_back(i->name());
+  (void)PublishEvent("host.started", nlohmann::json{{"host", config_.name}, {"instances", names},
+                                                    {"abi", AbiVersionString(KORDON_ABI_VERSION)}}.dump());
+  spdlog::info("host '{}' running with {} plugin instance(s)", config_.name, instances_.size());
+  return WriteReadyFile();
+}
+
+Status Host::SyncSubscriptions(const std::vector<PluginInstance*>& instances) {
+  for (PluginInstance* instance : instances) {
+    std::string token = fmt::format("sync:{}:{}", instance->name(), ++marker_seq_);
+    auto deadline = std::chrono::steady_clock::now() + kSyncTimeout;
+    for (;;) {
+      if (Status s = PublishEvent("$ctl.marker", token); !s.ok()) return s;
+      auto step = std::chrono::steady_clock::now() + std::chrono::milliseconds(20);
+      if (markers_.WaitAll(token, {instance->name()}, std::min(step, deadline))) break;
+      if (std::chrono::steady_clock::now() >= deadline)
+        return Status::Timeout(fmt::format("instance '{}' did not join the bus within 10 s", instance->name()));
+    }
+  }
+  return Status::Ok();
+}
+
+Status Host::WriteReadyFile() {
+  if (config_.ready_file.empty()) return Status::Ok();
+  nlohmann::json j = {{"pid", static_cast<int64_t>(getpid())},
+                      {"name", config_.name},
+                      {"ingress", bus_->ingress_endpoint()},
+                      {"egress", bus_->egress_endpoint()},
+                      {"abi", AbiVersionString(KORDON_ABI_VERSION)}};
+  nlohmann::json names = nlohmann::json::array();
+  for (auto& i : instances_) names.push_back(i->name());
+  j["instances"] = names;
+  std::filesystem::path target(config_.ready_file);
+  if (target.is_relative() && !config_.directory.empty()) target = std::filesystem::path(config_.directory) / target;
+  std::filesystem::path tmp = target;
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << j.dump(2) << "\n";
+    if (!out) return Status::Io(fmt::format("cannot write ready_file '{}'", tmp.string()));
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, target, ec);
+  if (ec) return Status::Io(fmt::format("cannot rename '{}' to '{}': {}", tmp.string(), target.string(), ec.message()));
+  return Status::Ok();
+}
+
+Status Host::Shutdown() {
+  if (shut_down_) return Status::Ok();
+  shut_down_ = true;
+  Status result;
+  bool stuck = false;
+  if (bus_ != nullptr) {
+    (void)PublishEvent("host.stopping", nlohmann::json{{"host", config_.name}}.dump());
+    bus_->CloseIngress();
+  }
+  // Stop in reverse order of start; before the next one stops, everything this one published
+  // has been handled by every instance still running.
+  for (size_t i = started_; i-- > 0;) {
+    PluginInstance& inst = *instances_[i];
+    Status s = inst.Stop();
+    if (!s.ok()) {
+      spdlog::error("{}", s.message());
+      if (result.ok()) result = s;
+      if (inst.stuck()) {
+        stuck = true;
+        continue;
+      }
+    }
+    std::string token = fmt::format("flush:{}:{}", inst.name(), ++marker_seq_);
+    std::vector<std::string> remaining;
+    for (size_t k = 0; k < i; ++k)
+      if (!instances_[k]->stuck()) remaining.push_back(instances_[k]->name());
+    if (remaining.empty()) continue;
+    if (Status m = inst.SendMarker(token); !m.ok()) {
+      spdlog::error("cannot flush the messages of '{}': {}", inst.name(), m.message());
+      continue;
+    }
+    if (!markers_.WaitAll(token, remaining, std::chrono::steady_clock::now() + kFlushTimeout))
+      spdlog::error("not every instance handled the last messages of '{}' within 10 s", inst.name());
+  }
+  (void)kStopTimeout;
+  for (size_t i = instances_.size(); i-- > 0;) {
+    if (instances_[i]->stuck()) {
+      stuck = true;
+      continue;
+    }
+    instances_[i]->Destroy();
+  }
+  LogStatistics();
+  if (stuck) {
+    // A thread is inside plugin code that never returned: none of its memory, its library or
+    // the ZeroMQ context it uses may be released. Leave them to the process's exit.
+    for (auto& i : instances_)
+      if (i->stuck()) (void)i.release();
+    if (host_publisher_) host_publisher_->Close();
+    (void)bus_.release();
+    new zmq::context_t(std::move(context_));
+    instances_.clear();
+    return result.ok() ? Status::Internal("a plugin instance is stuck") : result;
+  }
+  instances_.clear();
+  if (host_publisher_) host_publisher_->Close();
+  if (bus_) bus_->Stop();
+  return result;
+}
+
+void Host::LogStatistics() {
+  for (const auto& i : instances_) {
+    const InstanceStats& s = i->stats();
+    spdlog::info("{}: received {}, published {}, handler errors {}, publish failures {}, "
+                 "not delivered after stop {}, dropped before start {}, timers {}, requests {} "
+                 "(timed out {})",
+                 i->name(), s.received.load(), s.published.load(), s.handler_errors.load(),
+                 s.publish_failures.load(), s.dropped_after_stop.load(), s.dropped_before_start.load(),
+                 s.timers_fired.load(), s.requests.load(), s.request_timeouts.load());
+  }
+  if (bus_) {
+    const BusStats& b = bus_->stats();
+    spdlog::info("bus: forwarded {}, external accepted {}, external rejected {}, egress overflow {}, "
+                 "backpressure waits {}",
+                 b.forwarded.load(), b.external_accepted.load(), b.external_rejected.load(),
+                 b.egress_overflow.load(), b.backpressure_waits.load());
+  }
+}
+
+}  // namespace kordon::host

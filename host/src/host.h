@@ -1,0 +1,83 @@
+// kordon-host's core: loads the configured plugins, runs the bus, starts and stops the
+// instances in order. Used by kordon-host's main, by the tests and by the benchmarks.
+#ifndef KORDON_HOST_HOST_H_
+#define KORDON_HOST_HOST_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "bus.h"
+#include "config.h"
+#include "plugin_instance.h"
+#include "plugin_library.h"
+#include "status.h"
+
+namespace kordon::host {
+
+// What --check and the load step found for one configured instance.
+struct LoadReport {
+  std::string instance;
+  std::string path;    // resolved library path
+  bool loaded = false;
+  bool skipped = false;  // refused but on_plugin_error = skip, or enabled = false
+  std::string error;     // why it was refused
+  std::shared_ptr<PluginLibrary> library;
+};
+
+class Host {
+ public:
+  explicit Host(HostConfig config);
+  ~Host();
+  Host(const Host&) = delete;
+  Host& operator=(const Host&) = delete;
+
+  // Loads and negotiates every enabled instance's library (no instance is created).
+  // Fails on the first refusal when on_plugin_error = stop; with skip, refused instances are
+  // reported and left out. reports() tells what happened to each.
+  Status Load();
+
+  // Registers a plugin compiled into this program under `library` (tests, benchmarks): an
+  // instance whose `library =` equals that name uses it instead of a file.
+  void AddStaticPlugin(const std::string& library, kordon_plugin_entry_fn entry);
+
+  // Starts the bus, creates every loaded instance, waits until each one's subscriptions are
+  // live, then starts them in configuration order and writes the ready file.
+  Status Start();
+
+  // Stops the instances in reverse order of start; before each next one stops, everything
+  // the stopped one published has been delivered. Then destroys them and stops the bus.
+  // Safe to call more than once.
+  Status Shutdown();
+
+  const std::vector<LoadReport>& reports() const { return reports_; }
+  const std::vector<std::unique_ptr<PluginInstance>>& instances() const { return instances_; }
+  Bus* bus() { return bus_.get(); }
+  const HostConfig& config() const { return config_; }
+
+  // Publishes a host event (topic, JSON object body) from the host itself.
+  Status PublishEvent(const std::string& topic, const std::string& body);
+
+ private:
+  Status SyncSubscriptions(const std::vector<PluginInstance*>& instances);
+  Status WriteReadyFile();
+  void LogStatistics();
+
+  HostConfig config_;
+  zmq::context_t context_;
+  std::vector<std::pair<std::string, kordon_plugin_entry_fn>> static_plugins_;
+  std::vector<LoadReport> reports_;
+  std::unique_ptr<Bus> bus_;
+  MarkerBoard markers_;
+  std::unique_ptr<BusPublisher> host_publisher_;
+  std::vector<std::unique_ptr<PluginInstance>> instances_;  // in start order
+  size_t started_ = 0;
+  bool shut_down_ = false;
+  uint64_t marker_seq_ = 0;
+};
+
+}  // namespace kordon::host
+
+#endif  // KORDON_HOST_HOST_H_

@@ -1,0 +1,303 @@
+// kordon: the command-line tool.
+//
+//   kordon tail [PREFIX...]        print bus messages live
+//   kordon pub TOPIC JSON          publish one message
+//   kordon plugin info FILE        print a plugin's descriptor without starting it
+//   kordon version
+//
+// Exit codes: 0 success, 1 usage error, 2 refused (bad plugin, rejected message),
+// 3 the host could not be reached or did not confirm in time.
+#include <signal.h>
+
+#include <atomic>
+#include <cstdio>
+#include <iostream>
+
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "bus_client.h"
+#include "config.h"
+#include "plugin_library.h"
+#include "topic.h"
+
+#include <thread>
+
+namespace po = boost::program_options;
+using namespace kordon::host;
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+void OnSignal(int) { g_stop = true; }
+
+const char kUsage[] =
+    "Usage: kordon <command> [options]\n"
+    "\n"
+    "Commands:\n"
+    "  tail [PREFIX...]     print bus messages live (all when no prefix is given)\n"
+    "  pub TOPIC JSON       publish one message and confirm that the host accepted it\n"
+    "  plugin info FILE     print a plugin's descriptor without starting it\n"
+    "  version              print the tool's version and plugin ABI\n"
+    "\n"
+    "Run 'kordon <command> --help' for a command's options.\n";
+
+struct Endpoints {
+  std::string ingress = BusConfig().ingress;
+  std::string egress = BusConfig().egress;
+};
+
+void AddEndpointOptions(po::options_description& d) {
+  d.add_options()
+    ("config,c", po::value<std::string>(), "take the endpoints from this host configuration")
+    ("ingress", po::value<std::string>(), "the host's bus.ingress (default tcp://127.0.0.1:7400)")
+    ("egress", po::value<std::string>(), "the host's bus.egress (default tcp://127.0.0.1:7401)");
+}
+
+Result<Endpoints> ResolveEndpoints(const po::variables_map& vm) {
+  Endpoints e;
+  if (vm.count("config")) {
+    Result<HostConfig> c = LoadConfigFile(vm["config"].as<std::string>());
+    if (!c.ok()) return c.status();
+    e.ingress = c->bus.ingress;
+    e.egress = c->bus.egress;
+  }
+  if (vm.count("ingress")) e.ingress = vm["ingress"].as<std::string>();
+  if (vm.count("egress")) e.egress = vm["egress"].as<std::string>();
+  return e;
+}
+
+// Parses a subcommand's options; returns false (after printing) when the command should end.
+bool Parse(int argc, char** argv, po::options_description& d, po::positional_options_description& pos,
+           po::variables_map& vm, const char* usage, int* exit_code) {
+  d.add_options()("help,h", "show this help");
+  try {
+    po::store(po::command_line_parser(argc, argv).options(d).positional(pos).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    fmt::print(stderr, "kordon: {}\n{}\n", e.what(), usage);
+    *exit_code = 1;
+    return false;
+  }
+  if (vm.count("help")) {
+    std::cout << usage << "\n" << d;
+    *exit_code = 0;
+    return false;
+  }
+  return true;
+}
+
+std::string HumanLine(const BusMessage& m) {
+  std::time_t secs = static_cast<std::time_t>(m.envelope.time_us / 1000000);
+  std::tm tm{};
+  localtime_r(&secs, &tm);
+  char buf[16];
+  std::strftime(buf, sizeof(buf), "%H:%M:%S", &tm);
+  return fmt::format("{}.{:03d} {} lane={} crossing={} from={} {}", buf,
+                     static_cast<int>((m.envelope.time_us / 1000) % 1000), m.topic,
+                     m.envelope.lane.empty() ? "-" : m.envelope.lane,
+                     m.envelope.crossing_id.empty() ? "-" : m.envelope.crossing_id,
+                     m.envelope.source, m.body);
+}
+
+int Tail(int argc, char** argv) {
+  po::options_description d("kordon tail options");
+  AddEndpointOptions(d);
+  d.add_options()
+    ("prefix", po::value<std::vector<std::string>>(), "topic prefixes (whole segments)")
+    ("json", "one JSON object per line (the journal export format) instead of text")
+    ("count,n", po::value<uint64_t>(), "exit after this many messages")
+    ("timeout-ms", po::value<int64_t>(), "exit (status 3) when nothing arrives for this long");
+  po::positional_options_description pos;
+  pos.add("prefix", -1);
+  po::variables_map vm;
+  int rc = 0;
+  if (!Parse(argc, argv, d, pos, vm, "Usage: kordon tail [PREFIX...] [--json] [--count N]", &rc)) return rc;
+  Result<Endpoints> ep = ResolveEndpoints(vm);
+  if (!ep.ok()) {
+    fmt::print(stderr, "kordon tail: {}\n", ep.status().message());
+    return 1;
+  }
+  std::vector<std::string> prefixes;
+  if (vm.count("prefix")) prefixes = vm["prefix"].as<std::vector<std::string>>();
+  if (prefixes.empty()) prefixes.push_back("");
+  BusClient client("kordon-tail");
+  for (const std::string& p : prefixes) {
+    if (Status s = ValidateTopicPrefix(p == "*" ? "" : p); !s.ok()) {
+      fmt::print(stderr, "kordon tail: prefix '{}': {}\n", p, s.message());
+      return 1;
+    }
+    client.Subscribe(p == "*" ? "" : p);
+  }
+  if (Status s = client.ConnectEgress(ep->egress); !s.ok()) {
+    fmt::print(stderr, "kordon tail: {}\n", s.message());
+    return 3;
+  }
+  signal(SIGINT, OnSignal);
+  signal(SIGTERM, OnSignal);
+  const bool json = vm.count("json") > 0;
+  const uint64_t limit = vm.count("count") ? vm["count"].as<uint64_t>() : 0;
+  const int64_t idle_ms = vm.count("timeout-ms") ? vm["timeout-ms"].as<int64_t>() : -1;
+  if (!json) fmt::print(stderr, "kordon tail: listening on {} for [{}]\n", ep->egress, fmt::join(prefixes, ", "));
+  uint64_t seen = 0;
+  auto last = std::chrono::steady_clock::now();
+  while (!g_stop) {
+    auto m = client.Receive(std::chrono::milliseconds(200));
+    if (!m) {
+      if (idle_ms >= 0 && std::chrono::steady_clock::now() - last > std::chrono::milliseconds(idle_ms)) {
+        fmt::print(stderr, "kordon tail: nothing for {} ms; {} message(s) seen\n", idle_ms, seen);
+        return 3;
+      }
+      continue;
+    }
+    last = std::chrono::steady_clock::now();
+    if (m->topic == "client.sync") continue;
+    if (json)
+      fmt::print("{}\n", m->ToJson().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    else
+      fmt::print("{}\n", HumanLine(*m));
+    std::fflush(stdout);
+    if (limit != 0 && ++seen >= limit) return 0;
+  }
+  if (client.malformed() > 0)
+    fmt::print(stderr, "kordon tail: {} undecodable message(s) skipped\n", client.malformed());
+  return 0;
+}
+
+int Pub(int argc, char** argv) {
+  po::options_description d("kordon pub options");
+  AddEndpointOptions(d);
+  d.add_options()
+    ("topic", po::value<std::string>(), "the topic")
+    ("body", po::value<std::string>(), "the body: a JSON object")
+    ("lane", po::value<std::string>()->default_value(""), "envelope lane")
+    ("crossing", po::value<std::string>()->default_value(""), "envelope crossing id")
+    ("schema", po::value<std::string>()->default_value(""), "body schema (default: the topic)")
+    ("schema-version", po::value<uint32_t>()->default_value(1), "body schema version")
+    ("source", po::value<std::string>()->default_value("kordon-cli"), "envelope source")
+    ("no-confirm", "do not wait to see the message come back on egress")
+    ("timeout-ms", po::value<int64_t>()->default_value(5000), "how long to wait for the confirmation");
+  po::positional_options_description pos;
+  pos.add("topic", 1).add("body", 1);
+  po::variables_map vm;
+  int rc = 0;
+  const char* usage = "Usage: kordon pub TOPIC JSON [--lane L] [--crossing ID]";
+  if (!Parse(argc, argv, d, pos, vm, usage, &rc)) return rc;
+  if (!vm.count("topic") || !vm.count("body")) {
+    fmt::print(stderr, "kordon pub: TOPIC and JSON are required\n{}\n", usage);
+    return 1;
+  }
+  Result<Endpoints> ep = ResolveEndpoints(vm);
+  if (!ep.ok()) {
+    fmt::print(stderr, "kordon pub: {}\n", ep.status().message());
+    return 1;
+  }
+  std::string topic = vm["topic"].as<std::string>();
+  std::string body = vm["body"].as<std::string>();
+  ClientPublishOptions options;
+  options.lane = vm["lane"].as<std::string>();
+  options.crossing_id = vm["crossing"].as<std::string>();
+  options.schema = vm["schema"].as<std::string>();
+  options.schema_version = vm["schema-version"].as<uint32_t>();
+  BusClient client(vm["source"].as<std::string>());
+  const bool confirm = vm.count("no-confirm") == 0;
+  if (confirm) {
+    client.Subscribe(topic);
+    client.Subscribe("bus.frame.rejected");
+    if (Status s = client.ConnectEgress(ep->egress); !s.ok()) {
+      fmt::print(stderr, "kordon pub: {}\n", s.message());
+      return 3;
+    }
+    // Give the subscription time to reach the host before publishing (ZeroMQ's slow joiner).
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  if (Status s = client.ConnectIngress(ep->ingress); !s.ok()) {
+    fmt::print(stderr, "kordon pub: {}\n", s.message());
+    return 3;
+  }
+  Result<std::string> id = client.Publish(topic, body, options);
+  if (!id.ok()) {
+    fmt::print(stderr, "kordon pub: not sent: {}\n", id.status().message());
+    return id.status().code() == Status::Code::kBusy ? 3 : 2;
+  }
+  if (!confirm) {
+    fmt::print("{}\n", *id);
+    return 0;
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(vm["timeout-ms"].as<int64_t>());
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto m = client.Receive(std::chrono::milliseconds(50));
+    if (!m) continue;
+    if (m->topic == topic && IdToHex(m->envelope.id) == *id) {
+      fmt::print("{}\n", *id);
+      return 0;
+    }
+  }
+  fmt::print(stderr, "kordon pub: sent {} but did not see it on {} in time (is kordon-host running?)\n", *id, ep->egress);
+  return 3;
+}
+
+int PluginInfo(int argc, char** argv) {
+  po::options_description d("kordon plugin info options");
+  d.add_options()
+    ("file", po::value<std::string>(), "the plugin's .so file")
+    ("json", "print the descriptor as JSON");
+  po::positional_options_description pos;
+  pos.add("file", 1);
+  po::variables_map vm;
+  int rc = 0;
+  const char* usage = "Usage: kordon plugin info FILE [--json]";
+  if (!Parse(argc, argv, d, pos, vm, usage, &rc)) return rc;
+  if (!vm.count("file")) {
+    fmt::print(stderr, "kordon plugin info: FILE is required\n{}\n", usage);
+    return 1;
+  }
+  Result<std::shared_ptr<PluginLibrary>> lib = PluginLibrary::Open(vm["file"].as<std::string>());
+  if (!lib.ok()) {
+    fmt::print(stderr, "kordon plugin info: refused: {}\n", lib.status().message());
+    return 2;
+  }
+  const PluginDescription& p = lib.value()->description();
+  if (vm.count("json")) {
+    nlohmann::json j = {{"file", lib.value()->path()}, {"name", p.name}, {"kind", KindName(p.kind)},
+                        {"vendor", p.vendor}, {"version", p.version}, {"description", p.description},
+                        {"abi", AbiVersionString(p.abi_version)}, {"publishes", p.publishes},
+                        {"subscribes", p.subscribes}, {"services", p.services}};
+    fmt::print("{}\n", j.dump(2));
+    return 0;
+  }
+  fmt::print("file:        {}\nname:        {}\nkind:        {}\nvendor:      {}\nversion:     {}\n"
+             "description: {}\nABI:         {} (this tool speaks {})\npublishes:   {}\nsubscribes:  {}\nservices:    {}\n",
+             lib.value()->path(), p.name, KindName(p.kind), p.vendor, p.version, p.description,
+             AbiVersionString(p.abi_version), AbiVersionString(KORDON_ABI_VERSION),
+             p.publishes.empty() ? "-" : fmt::format("{}", fmt::join(p.publishes, ", ")),
+             p.subscribes.empty() ? "-" : fmt::format("{}", fmt::join(p.subscribes, ", ")),
+             p.services.empty() ? "-" : fmt::format("{}", fmt::join(p.services, ", ")));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" ||
+      std::string(argv[1]) == "help") {
+    std::cout << kUsage;
+    return argc < 2 ? 1 : 0;
+  }
+  std::string command = argv[1];
+  if (command == "version" || command == "--version") {
+    fmt::print("kordon {}\nplugin ABI {}\n", KORDON_HOST_VERSION, AbiVersionString(KORDON_ABI_VERSION));
+    return 0;
+  }
+  if (command == "tail") return Tail(argc - 1, argv + 1);
+  if (command == "pub") return Pub(argc - 1, argv + 1);
+  if (command == "plugin") {
+    if (argc >= 3 && std::string(argv[2]) == "info") return PluginInfo(argc - 2, argv + 2);
+    fmt::print(stderr, "kordon plugin: unknown subcommand; try 'kordon plugin info FILE'\n");
+    return 1;
+  }
+  fmt::print(stderr, "kordon: unknown command '{}'\n\n{}", command, kUsage);
+  return 1;
+}

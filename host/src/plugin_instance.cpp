@@ -1,0 +1,674 @@
+#include "plugin_instance.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <future>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "topic.h"
+
+namespace kordon::host {
+namespace {
+
+constexpr char kControlPrefix[] = "$ctl.";
+constexpr int kBatch = 64;
+
+// Plugin log lines go to a line-oriented log: control characters are escaped so that a line
+// cannot forge another.
+std::string Sanitize(const char* text) {
+  std::string out;
+  if (text == nullptr) return "(null)";
+  for (const char* p = text; *p != '\0' && out.size() < 8192; ++p) {
+    auto c = static_cast<unsigned char>(*p);
+    if (c == '\n') out += "\\n";
+    else if (c == '\r') out += "\\r";
+    else if (c < 0x20 || c == 0x7f) out += fmt::format("\\x{:02x}", c);
+    else out += static_cast<char>(c);
+  }
+  return out;
+}
+
+spdlog::level::level_enum ToSpdlog(kordon_log_level level) {
+  switch (level) {
+    case KORDON_LOG_TRACE: return spdlog::level::trace;
+    case KORDON_LOG_DEBUG: return spdlog::level::debug;
+    case KORDON_LOG_INFO: return spdlog::level::info;
+    case KORDON_LOG_WARN: return spdlog::level::warn;
+    default: return spdlog::level::err;
+  }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// MarkerBoard
+
+void MarkerBoard::Seen(const std::string& instance, const std::string& token) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    seen_.emplace(token, instance);
+  }
+  cv_.notify_all();
+}
+
+bool MarkerBoard::WaitAll(const std::string& token, const std::vector<std::string>& instances,
+                          std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  return cv_.wait_until(lock, deadline, [&] {
+    for (const std::string& i : instances)
+      if (seen_.count({token, i}) == 0) return false;
+    return true;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lifecycle
+
+PluginInstance::PluginInstance(std::shared_ptr<PluginLibrary> library, InstanceConfig config,
+                               Bus& bus, MarkerBoard& markers)
+    : library_(std::move(library)), config_(std::move(config)), bus_(bus), markers_(markers),
+      publisher_(bus.context(), bus.config()) {
+  const PluginDescription& d = library_->description();
+  subscriptions_ = config_.has_subscribe ? config_.subscribe : d.subscribes;
+  for (const std::string& s : d.services) service_topics_.push_back("rpc." + s);
+  reply_topic_ = "rpc.reply." + config_.name;
+  info_.struct_size = sizeof(info_);
+  info_.instance_name = config_.name.c_str();
+  info_.lane = config_.lane.c_str();
+  info_.host = &HostApi();
+  info_.context = &context_;
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+}
+
+PluginInstance::~PluginInstance() {
+  Destroy();
+  if (wake_fd_ >= 0) close(wake_fd_);
+}
+
+Status PluginInstance::Create() {
+  std::promise<void> subscribed;
+  std::future<void> ready = subscribed.get_future();
+  thread_ = std::thread([this, p = std::move(subscribed)]() mutable {
+    ActorMain(&p);
+  });
+  ready.wait();
+  return RunOnActor([this]() -> Status {
+    void* created = nullptr;
+    kordon_status rc = library_->descriptor().create(&info_, &created);
+    if (rc != KORDON_OK)
+      return Status::InvalidArgument(fmt::format(
+          "plugin instance '{}' ({}) failed to create: {} (its log lines above say why)",
+          config_.name, library_->path(), kordon_status_name(rc)));
+    plugin_instance_ = created;
+    state_ = State::kCreated;
+    return Status::Ok();
+  });
+}
+
+Status PluginInstance::Start() {
+  return RunOnActor([this]() -> Status {
+    if (state_ != State::kCreated) return Status::Internal("start called in the wrong state");
+    kordon_status rc = library_->descriptor().start(plugin_instance_);
+    if (rc != KORDON_OK)
+      return Status::Internal(fmt::format("plugin instance '{}' failed to start: {}",
+                                          config_.name, kordon_status_name(rc)));
+    state_ = State::kRunning;
+    // Deliver what arrived between create and start, in order.
+    while (!pre_start_.empty()) {
+      Frames f = std::move(pre_start_.front());
+      pre_start_.pop_front();
+      Dispatch(f.topic, f.envelope, f.body);
+    }
+    return Status::Ok();
+  });
+}
+
+Status PluginInstance::Stop() {
+  return RunOnActor([this]() -> Status {
+    if (state_ != State::kRunning) return Status::Ok();
+    state_ = State::kStopping;
+    kordon_status rc = library_->descriptor().stop(plugin_instance_);
+    state_ = State::kStopped;
+    {
+      std::lock_guard<std::mutex> lock(timer_mutex_);
+      timers_.clear();
+      timer_queue_ = {};
+    }
+    ExpireRequests(true, KORDON_E_STOPPED);
+    if (rc != KORDON_OK)
+      return Status::Internal(fmt::format("plugin instance '{}' reported {} from stop",
+                                          config_.name, kordon_status_name(rc)));
+    return Status::Ok();
+  });
+}
+
+void PluginInstance::Destroy() {
+  if (!thread_.joinable()) return;
+  if (stuck_) {
+    // Its thread is inside plugin code that never returned: it cannot be joined, and its
+    // library must never be unloaded. The host exits without destroying this object.
+    new std::shared_ptr<PluginLibrary>(library_);  // deliberately leaked
+    thread_.detach();
+    return;
+  }
+  Status destroyed = RunOnActor([this]() -> Status {
+    if (state_ == State::kRunning) {
+      state_ = State::kStopping;
+      library_->descriptor().stop(plugin_instance_);
+      state_ = State::kStopped;
+    }
+    ExpireRequests(true, KORDON_E_STOPPED);
+    if (plugin_instance_ != nullptr || state_ != State::kNew) {
+      library_->descriptor().destroy(plugin_instance_);
+      plugin_instance_ = nullptr;
+    }
+    state_ = State::kDestroyed;
+    exit_requested_ = true;
+    return Status::Ok();
+  });
+  if (!destroyed.ok()) {
+    spdlog::critical("{}", destroyed.message());
+    new std::shared_ptr<PluginLibrary>(library_);  // deliberately leaked, see above
+    thread_.detach();
+    return;
+  }
+  thread_.join();
+  publisher_.Close();
+}
+
+Status PluginInstance::RunOnActor(std::function<Status()> fn, std::chrono::milliseconds limit) {
+  auto task = std::make_shared<std::packaged_task<Status()>>(std::move(fn));
+  std::future<Status> result = task->get_future();
+  {
+    std::lock_guard<std::mutex> lock(mailbox_mutex_);
+    mailbox_.emplace_back([task] { (*task)(); });
+  }
+  Wake();
+  if (result.wait_for(limit) != std::future_status::ready) {
+    stuck_ = true;
+    return Status::Timeout(fmt::format(
+        "plugin instance '{}' has not returned from a call for {} ms: it is stuck in its own code",
+        config_.name, limit.count()));
+  }
+  return result.get();
+}
+
+void PluginInstance::Wake() {
+  uint64_t one = 1;
+  ssize_t n = write(wake_fd_, &one, sizeof(one));
+  (void)n;  // EAGAIN means the counter is already non-zero: the actor will wake anyway.
+}
+
+Status PluginInstance::SendMarker(const std::string& body) {
+  Envelope e;
+  e.id = NewMessageId();
+  e.time_us = NowMicros();
+  e.source = config_.name;
+  return publisher_.Send(std::string(kControlPrefix) + "marker", EncodeEnvelope(e), body);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The actor thread
+
+void PluginInstance::ActorMain(std::promise<void>* subscribed) {
+  zmq::socket_t sub(bus_.context(), zmq::socket_type::sub);
+  sub.set(zmq::sockopt::rcvhwm, static_cast<int>(bus_.config().queue_limit));
+  sub.set(zmq::sockopt::linger, 0);
+  sub.connect(kInprocOut);
+  for (const std::string& s : subscriptions_) sub.set(zmq::sockopt::subscribe, s);
+  for (const std::string& s : service_topics_) sub.set(zmq::sockopt::subscribe, s);
+  sub.set(zmq::sockopt::subscribe, reply_topic_);
+  // Last, so that seeing a control marker proves every subscription above is in place.
+  sub.set(zmq::sockopt::subscribe, kControlPrefix);
+  subscribed->set_value();
+
+  while (!exit_requested_) {
+    std::deque<std::function<void()>> commands;
+    {
+      std::lock_guard<std::mutex> lock(mailbox_mutex_);
+      commands.swap(mailbox_);
+    }
+    for (auto& c : commands) c();
+    if (exit_requested_) break;
+    FireTimers();
+    ExpireRequests(false, KORDON_E_TIMEOUT);
+
+    auto deadline = NextDeadline();
+    long timeout_ms = -1;
+    if (deadline != Clock::time_point::max()) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      timeout_ms = left < 0 ? 0 : left + 1;
+    }
+    zmq::pollitem_t items[] = {{sub.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, wake_fd_, ZMQ_POLLIN, 0}};
+    try {
+      zmq::poll(items, 2, std::chrono::milliseconds(timeout_ms));
+    } catch (const zmq::error_t& e) {
+      if (e.num() == EINTR) continue;
+      spdlog::critical("[{}] actor poll failed: {}", config_.name, e.what());
+      break;
+    }
+    if (items[1].revents & ZMQ_POLLIN) {
+      uint64_t count;
+      ssize_t n = read(wake_fd_, &count, sizeof(count));
+      (void)n;
+    }
+    if (items[0].revents & ZMQ_POLLIN) {
+      for (int i = 0; i < kBatch; ++i) {
+        zmq::message_t topic, envelope, body;
+        if (!sub.recv(topic, zmq::recv_flags::dontwait)) break;
+        if (!topic.more() || !sub.recv(envelope) || !envelope.more() || !sub.recv(body) || body.more()) {
+          while (sub.get(zmq::sockopt::rcvmore)) {
+            zmq::message_t rest;
+            (void)sub.recv(rest);
+          }
+          spdlog::error("[{}] received a message that is not three frames; dropped (a host bug)", config_.name);
+          continue;
+        }
+        Dispatch(topic.to_string_view(), envelope.to_string_view(), body.to_string_view());
+        // Lifecycle commands must not wait behind a long burst.
+        std::lock_guard<std::mutex> lock(mailbox_mutex_);
+        if (!mailbox_.empty()) break;
+      }
+    }
+  }
+  sub.close();
+}
+
+bool PluginInstance::Wants(std::string_view topic) const {
+  for (const std::string& p : subscriptions_)
+    if (TopicMatches(p, topic)) return true;
+  for (const std::string& s : service_topics_)
+    if (topic == s) return true;
+  return false;
+}
+
+void PluginInstance::Dispatch(std::string_view topic, std::string_view envelope_bytes,
+                              std::string_view body) {
+  if (topic.substr(0, sizeof(kControlPrefix) - 1) == kControlPrefix) {
+    markers_.Seen(config_.name, std::string(body));
+    return;
+  }
+  const bool is_reply = topic == reply_topic_;
+  // ZeroMQ matches raw prefixes; the bus matches whole segments ("scanner" is not "scanners").
+  if (!is_reply && !Wants(topic)) return;
+  State state = state_.load();
+  if (state == State::kNew || state == State::kCreated) {
+    if (pre_start_.size() >= static_cast<size_t>(bus_.config().queue_limit)) {
+      stats_.dropped_before_start.fetch_add(1, std::memory_order_relaxed);
+      drop_log_.Log(spdlog::level::err, fmt::format(
+          "[{}] dropped a message on '{}': more than bus.queue_limit arrived before start", config_.name, topic));
+      return;
+    }
+    pre_start_.push_back(Frames{std::string(topic), std::string(envelope_bytes), std::string(body)});
+    return;
+  }
+  Result<Envelope> envelope = DecodeEnvelope(envelope_bytes);
+  if (!envelope.ok()) {
+    spdlog::error("[{}] undecodable envelope on '{}': {} (a host bug); dropped", config_.name, topic,
+                  envelope.status().message());
+    return;
+  }
+  if (is_reply) {
+    HandleReply(envelope.value(), topic, body);
+    return;
+  }
+  if (state != State::kRunning) {
+    uint64_t n = stats_.dropped_after_stop.fetch_add(1, std::memory_order_relaxed) + 1;
+    drop_log_.Log(spdlog::level::warn, fmt::format(
+        "[{}] a message on '{}' arrived after the instance stopped; not delivered ({} so far)",
+        config_.name, topic, n));
+    return;
+  }
+  Deliver(topic, envelope.value(), body);
+}
+
+void PluginInstance::Deliver(std::string_view topic, const Envelope& e, std::string_view body) {
+  std::string topic_z(topic);
+  std::string id = IdToHex(e.id);
+  std::string correlation = IsZeroId(e.correlation_id) ? std::string() : IdToHex(e.correlation_id);
+  body_buffer_.assign(body);
+  kordon_message m{};
+  m.struct_size = sizeof(m);
+  m.topic = topic_z.c_str();
+  m.id = id.c_str();
+  m.time_us = e.time_us;
+  m.source = e.source.c_str();
+  m.lane = e.lane.c_str();
+  m.crossing_id = e.crossing_id.c_str();
+  m.schema = e.schema.empty() ? m.topic : e.schema.c_str();
+  m.schema_version = e.schema_version;
+  m.body = body_buffer_.c_str();
+  m.body_size = body_buffer_.size();
+  m.reply_to = e.reply_to.c_str();
+  m.correlation_id = correlation.c_str();
+  m.flags = e.flags;
+  stats_.received.fetch_add(1, std::memory_order_relaxed);
+  kordon_status rc = library_->descriptor().handle_message(plugin_instance_, &m);
+  if (rc != KORDON_OK) {
+    uint64_t n = stats_.handler_errors.fetch_add(1, std::memory_order_relaxed) + 1;
+    handler_fail_log_.Log(spdlog::level::warn, fmt::format(
+        "[{}] handle_message for '{}' (id {}) returned {} ({} so far)", config_.name, topic, id,
+        kordon_status_name(rc), n));
+  }
+}
+
+void PluginInstance::HandleReply(const Envelope& e, std::string_view topic, std::string_view body) {
+  std::string key = IdToHex(e.correlation_id);
+  PendingRequest pending;
+  {
+    std::lock_guard<std::mutex> lock(request_mutex_);
+    auto it = pending_.find(key);
+    if (it == pending_.end()) {
+      stats_.late_replies.fetch_add(1, std::memory_order_relaxed);
+      spdlog::debug("[{}] reply to {} arrived after its request timed out or was answered; ignored",
+                    config_.name, key);
+      return;
+    }
+    pending = std::move(it->second);
+    pending_.erase(it);
+  }
+  std::string topic_z(topic), id = IdToHex(e.id);
+  body_buffer_.assign(body);
+  kordon_message m{};
+  m.struct_size = sizeof(m);
+  m.topic = topic_z.c_str();
+  m.id = id.c_str();
+  m.time_us = e.time_us;
+  m.source = e.source.c_str();
+  m.lane = e.lane.c_str();
+  m.crossing_id = e.crossing_id.c_str();
+  m.schema = e.schema.empty() ? m.topic : e.schema.c_str();
+  m.schema_version = e.schema_version;
+  m.body = body_buffer_.c_str();
+  m.body_size = body_buffer_.size();
+  m.reply_to = "";
+  m.correlation_id = key.c_str();
+  m.flags = e.flags;
+  kordon_status status = (e.flags & kFlagErrorReply) ? KORDON_E_FAILED : KORDON_OK;
+  pending.fn(plugin_instance_, status, &m, pending.user_data);
+}
+
+void PluginInstance::FireTimers() {
+  for (;;) {
+    uint64_t id = 0;
+    Timer timer{};
+    {
+      std::lock_guard<std::mutex> lock(timer_mutex_);
+      if (timer_queue_.empty()) return;
+      auto [due, top_id] = timer_queue_.top();
+      auto now = Clock::now();
+      if (due > now) return;
+      timer_queue_.pop();
+      auto it = timers_.find(top_id);
+      if (it == timers_.end()) continue;  // cancelled
+      id = top_id;
+      timer = it->second;
+      if (timer.interval_ms > 0) {
+        auto next = due + std::chrono::milliseconds(timer.interval_ms);
+        if (next <= now) next = now + std::chrono::milliseconds(timer.interval_ms);  // skip missed ticks
+        timer_queue_.emplace(next, id);
+      } else {
+        timers_.erase(it);
+      }
+    }
+    stats_.timers_fired.fetch_add(1, std::memory_order_relaxed);
+    timer.fn(plugin_instance_, id, timer.user_data);
+  }
+}
+
+void PluginInstance::ExpireRequests(bool all, kordon_status status) {
+  std::vector<std::pair<std::string, PendingRequest>> expired;
+  {
+    std::lock_guard<std::mutex> lock(request_mutex_);
+    if (pending_.empty()) return;
+    auto now = Clock::now();
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      if (all || it->second.deadline <= now) {
+        expired.emplace_back(it->first, std::move(it->second));
+        it = pending_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& [id, p] : expired) {
+    if (status == KORDON_E_TIMEOUT) {
+      stats_.request_timeouts.fetch_add(1, std::memory_order_relaxed);
+      spdlog::warn("[{}] request {} to service '{}' got no reply in time (is a provider of '{}' running?)",
+                   config_.name, id, p.service, p.service);
+    }
+    p.fn(plugin_instance_, status, nullptr, p.user_data);
+  }
+}
+
+PluginInstance::Clock::time_point PluginInstance::NextDeadline() {
+  Clock::time_point next = Clock::time_point::max();
+  {
+    std::lock_guard<std::mutex> lock(timer_mutex_);
+    if (!timer_queue_.empty()) next = timer_queue_.top().first;
+  }
+  std::lock_guard<std::mutex> lock(request_mutex_);
+  for (const auto& [id, p] : pending_) next = std::min(next, p.deadline);
+  return next;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Host services
+
+kordon_status PluginInstance::Fail(kordon_status code, const std::string& what) {
+  uint64_t n = stats_.publish_failures.fetch_add(1, std::memory_order_relaxed) + 1;
+  publish_fail_log_.Log(spdlog::level::warn,
+                        fmt::format("[{}] {} ({}; {} failures so far)", config_.name, what,
+                                    kordon_status_name(code), n));
+  return code;
+}
+
+kordon_status PluginInstance::PublishEnvelope(const std::string& topic, Envelope& e,
+                                              std::string_view body) {
+  if (Status s = ValidateEnvelope(e); !s.ok())
+    return Fail(KORDON_E_INVALID_ARGUMENT, fmt::format("publish to '{}' refused: {}", topic, s.message()));
+  Status s = publisher_.Send(topic, EncodeEnvelope(e), body);
+  if (!s.ok()) {
+    kordon_status code = s.code() == Status::Code::kBusy      ? KORDON_E_BUSY
+                         : s.code() == Status::Code::kStopped ? KORDON_E_STOPPED
+                                                              : KORDON_E_INTERNAL;
+    return Fail(code, fmt::format("publish to '{}' not accepted: {}", topic, s.message()));
+  }
+  stats_.published.fetch_add(1, std::memory_order_relaxed);
+  return KORDON_OK;
+}
+
+kordon_status PluginInstance::Publish(const kordon_publish_args* args) {
+  if (args == nullptr || args->struct_size < offsetof(kordon_publish_args, schema_version) + sizeof(uint32_t))
+    return Fail(KORDON_E_INVALID_ARGUMENT, "publish refused: args is null or smaller than kordon_publish_args 1.0");
+  State state = state_.load();
+  if (state == State::kStopped || state == State::kDestroyed)
+    return Fail(KORDON_E_STOPPED, "publish refused: the instance has stopped");
+  if (args->topic == nullptr) return Fail(KORDON_E_INVALID_ARGUMENT, "publish refused: topic is null");
+  std::string topic(args->topic);
+  if (Status s = ValidateTopic(topic); !s.ok())
+    return Fail(KORDON_E_INVALID_ARGUMENT, "publish refused: " + s.message());
+  if (args->body == nullptr) return Fail(KORDON_E_INVALID_ARGUMENT, fmt::format("publish to '{}' refused: body is null", topic));
+  std::string_view body(args->body, args->body_size);
+  if (Status s = ValidateBody(body, static_cast<size_t>(bus_.config().max_body_bytes)); !s.ok())
+    return Fail(KORDON_E_INVALID_ARGUMENT, fmt::format("publish to '{}' refused: {}", topic, s.message()));
+  Envelope e;
+  e.id = NewMessageId();
+  e.time_us = NowMicros();
+  e.source = config_.name;
+  e.lane = args->lane != nullptr ? args->lane : config_.lane;
+  e.crossing_id = args->crossing_id != nullptr ? args->crossing_id : "";
+  e.schema = args->schema != nullptr ? args->schema : "";
+  e.schema_version = args->schema_version == 0 ? 1 : args->schema_version;
+  return PublishEnvelope(topic, e, body);
+}
+
+void PluginInstance::Log(kordon_log_level level, const char* message) {
+  spdlog::log(ToSpdlog(level), "[{}] {}", config_.name, Sanitize(message));
+}
+
+const char* PluginInstance::ConfigGet(const char* key) const {
+  if (key == nullptr) return nullptr;
+  for (const auto& [k, v] : config_.settings)
+    if (k == key) return v.c_str();
+  return nullptr;
+}
+
+const char* PluginInstance::ConfigKeyAt(size_t index) const {
+  if (index >= config_.settings.size()) return nullptr;
+  return config_.settings[index].first.c_str();
+}
+
+kordon_status PluginInstance::TimerStart(uint64_t delay_ms, uint64_t interval_ms,
+                                         kordon_timer_fn fn, void* user_data, uint64_t* out_id) {
+  if (fn == nullptr) return KORDON_E_INVALID_ARGUMENT;
+  State state = state_.load();
+  if (state == State::kStopped || state == State::kDestroyed) return KORDON_E_STOPPED;
+  constexpr uint64_t kMaxMs = 10ull * 365 * 24 * 3600 * 1000;  // ten years
+  if (delay_ms > kMaxMs || interval_ms > kMaxMs) return KORDON_E_INVALID_ARGUMENT;
+  uint64_t id;
+  {
+    std::lock_guard<std::mutex> lock(timer_mutex_);
+    id = next_timer_id_++;
+    timers_.emplace(id, Timer{fn, user_data, interval_ms});
+    timer_queue_.emplace(Clock::now() + std::chrono::milliseconds(delay_ms), id);
+  }
+  if (out_id != nullptr) *out_id = id;
+  Wake();
+  return KORDON_OK;
+}
+
+kordon_status PluginInstance::TimerCancel(uint64_t id) {
+  std::lock_guard<std::mutex> lock(timer_mutex_);
+  return timers_.erase(id) > 0 ? KORDON_OK : KORDON_E_NOT_FOUND;
+}
+
+kordon_status PluginInstance::Request(const char* service, const char* body, size_t body_size,
+                                      uint32_t timeout_ms, kordon_reply_fn fn, void* user_data) {
+  if (service == nullptr || fn == nullptr || body == nullptr)
+    return Fail(KORDON_E_INVALID_ARGUMENT, "request refused: service, body and callback are required");
+  State state = state_.load();
+  if (state == State::kStopped || state == State::kDestroyed) return KORDON_E_STOPPED;
+  std::string name(service);
+  if (Status s = ValidateTopic(name); !s.ok() || name == "reply")
+    return Fail(KORDON_E_INVALID_ARGUMENT, fmt::format("request refused: '{}' is not a valid service name", name));
+  std::string_view b(body, body_size);
+  if (Status s = ValidateBody(b, static_cast<size_t>(bus_.config().max_body_bytes)); !s.ok())
+    return Fail(KORDON_E_INVALID_ARGUMENT, fmt::format("request to '{}' refused: {}", name, s.message()));
+  if (timeout_ms == 0) timeout_ms = 1;
+  Envelope e;
+  e.id = NewMessageId();
+  e.time_us = NowMicros();
+  e.source = config_.name;
+  e.lane = config_.lane;
+  e.schema = "rpc." + name;
+  e.reply_to = reply_topic_;
+  std::string key = IdToHex(e.id);
+  {
+    std::lock_guard<std::mutex> lock(request_mutex_);
+    pending_.emplace(key, PendingRequest{fn, user_data, Clock::now() + std::chrono::milliseconds(timeout_ms), name});
+  }
+  Wake();
+  kordon_status rc = PublishEnvelope("rpc." + name, e, b);
+  if (rc != KORDON_OK) {
+    std::lock_guard<std::mutex> lock(request_mutex_);
+    pending_.erase(key);  // the callback will not run: the caller sees the error instead
+    return rc;
+  }
+  stats_.requests.fetch_add(1, std::memory_order_relaxed);
+  return KORDON_OK;
+}
+
+kordon_status PluginInstance::Reply(const kordon_message* request, kordon_status status,
+                                    const char* body, size_t body_size) {
+  if (request == nullptr || request->reply_to == nullptr || request->reply_to[0] == '\0')
+    return Fail(KORDON_E_INVALID_ARGUMENT, "reply refused: the message is not a request (no reply_to)");
+  Envelope e;
+  if (request->id == nullptr || !IdFromHex(request->id, &e.correlation_id))
+    return Fail(KORDON_E_INVALID_ARGUMENT, "reply refused: the request has no valid id");
+  std::string error_body;
+  std::string_view b = body != nullptr ? std::string_view(body, body_size) : std::string_view();
+  if (status != KORDON_OK) {
+    e.flags = kFlagErrorReply;
+    if (!ValidateBody(b, static_cast<size_t>(bus_.config().max_body_bytes)).ok()) {
+      error_body = nlohmann::json{{"error", kordon_status_name(status)}}.dump();
+      b = error_body;
+    }
+  } else if (Status s = ValidateBody(b, static_cast<size_t>(bus_.config().max_body_bytes)); !s.ok()) {
+    return Fail(KORDON_E_INVALID_ARGUMENT, "reply refused: " + s.message());
+  }
+  e.id = NewMessageId();
+  e.time_us = NowMicros();
+  e.source = config_.name;
+  e.lane = request->lane != nullptr ? request->lane : "";
+  e.crossing_id = request->crossing_id != nullptr ? request->crossing_id : "";
+  return PublishEnvelope(request->reply_to, e, b);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The C table. No exception may cross back into plugin code.
+
+namespace {
+
+PluginInstance* Self(kordon_host_context* c) { return c != nullptr ? c->instance : nullptr; }
+
+kordon_status ApiPublish(kordon_host_context* c, const kordon_publish_args* args) {
+  if (Self(c) == nullptr) return KORDON_E_INVALID_ARGUMENT;
+  try { return Self(c)->Publish(args); } catch (const std::bad_alloc&) { return KORDON_E_NO_MEMORY; } catch (...) { return KORDON_E_INTERNAL; }
+}
+void ApiLog(kordon_host_context* c, kordon_log_level level, const char* message) {
+  if (Self(c) == nullptr) return;
+  try { Self(c)->Log(level, message); } catch (...) {}
+}
+const char* ApiConfigGet(kordon_host_context* c, const char* key) {
+  return Self(c) != nullptr ? Self(c)->ConfigGet(key) : nullptr;
+}
+const char* ApiConfigKeyAt(kordon_host_context* c, size_t index) {
+  return Self(c) != nullptr ? Self(c)->ConfigKeyAt(index) : nullptr;
+}
+kordon_status ApiTimerStart(kordon_host_context* c, uint64_t delay_ms, uint64_t interval_ms,
+                            kordon_timer_fn fn, void* user_data, uint64_t* out_id) {
+  if (Self(c) == nullptr) return KORDON_E_INVALID_ARGUMENT;
+  try { return Self(c)->TimerStart(delay_ms, interval_ms, fn, user_data, out_id); } catch (...) { return KORDON_E_INTERNAL; }
+}
+kordon_status ApiTimerCancel(kordon_host_context* c, uint64_t id) {
+  if (Self(c) == nullptr) return KORDON_E_INVALID_ARGUMENT;
+  try { return Self(c)->TimerCancel(id); } catch (...) { return KORDON_E_INTERNAL; }
+}
+kordon_status ApiRequest(kordon_host_context* c, const char* service, const char* body,
+                         size_t body_size, uint32_t timeout_ms, kordon_reply_fn fn, void* user_data) {
+  if (Self(c) == nullptr) return KORDON_E_INVALID_ARGUMENT;
+  try { return Self(c)->Request(service, body, body_size, timeout_ms, fn, user_data); } catch (...) { return KORDON_E_INTERNAL; }
+}
+kordon_status ApiReply(kordon_host_context* c, const kordon_message* request, kordon_status status,
+                       const char* body, size_t body_size) {
+  if (Self(c) == nullptr) return KORDON_E_INVALID_ARGUMENT;
+  try { return Self(c)->Reply(request, status, body, body_size); } catch (...) { return KORDON_E_INTERNAL; }
+}
+
+}  // namespace
+
+const kordon_host_api& HostApi() {
+  static const kordon_host_api api = [] {
+    kordon_host_api a{};
+    a.struct_size = sizeof(a);
+    a.abi_version = KORDON_ABI_VERSION;
+    a.publish = &ApiPublish;
+    a.log = &ApiLog;
+    a.config_get = &ApiConfigGet;
+    a.config_key_at = &ApiConfigKeyAt;
+    a.timer_start = &ApiTimerStart;
+    a.timer_cancel = &ApiTimerCancel;
+    a.request = &ApiRequest;
+    a.reply = &ApiReply;
+    return a;
+  }();
+  return api;
+}
+
+}  // namespace kordon::host

@@ -1,0 +1,197 @@
+// One plugin instance: an actor with its own thread, its own bus subscription and its own
+// publisher. Every call into the plugin's code for this instance happens on that thread.
+#ifndef KORDON_HOST_PLUGIN_INSTANCE_H_
+#define KORDON_HOST_PLUGIN_INSTANCE_H_
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <queue>
+#include <set>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <kordon/kordon.h>
+#include <zmq.hpp>
+
+#include "bus.h"
+#include "config.h"
+#include "envelope.h"
+#include "plugin_library.h"
+#include "rate_limited_log.h"
+#include "status.h"
+
+namespace kordon::host {
+class PluginInstance;
+}
+
+// The opaque handle of kordon.h: which instance a host-service call is for.
+struct kordon_host_context {
+  kordon::host::PluginInstance* instance;
+};
+
+namespace kordon::host {
+
+struct InstanceStats {
+  std::atomic<uint64_t> received{0};            // messages delivered to handle_message
+  std::atomic<uint64_t> handler_errors{0};      // handle_message returned an error
+  std::atomic<uint64_t> published{0};           // accepted by the bus
+  std::atomic<uint64_t> publish_failures{0};    // refused (invalid) or not accepted (busy)
+  std::atomic<uint64_t> dropped_after_stop{0};  // arrived after stop; counted and logged
+  std::atomic<uint64_t> dropped_before_start{0};  // the pre-start buffer was full
+  std::atomic<uint64_t> timers_fired{0};
+  std::atomic<uint64_t> requests{0};
+  std::atomic<uint64_t> request_timeouts{0};
+  std::atomic<uint64_t> late_replies{0};
+};
+
+// Records which control markers each instance has seen; the host waits on it.
+class MarkerBoard {
+ public:
+  void Seen(const std::string& instance, const std::string& token);
+  // True when every instance in `instances` has seen `token` before the deadline.
+  bool WaitAll(const std::string& token, const std::vector<std::string>& instances,
+               std::chrono::steady_clock::time_point deadline);
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::set<std::pair<std::string, std::string>> seen_;  // GUARDED_BY(mutex_): (token, instance)
+};
+
+class PluginInstance {
+ public:
+  enum class State { kNew, kCreated, kRunning, kStopping, kStopped, kDestroyed };
+
+  // REQUIRES: the bus has started.
+  PluginInstance(std::shared_ptr<PluginLibrary> library, InstanceConfig config, Bus& bus,
+                 MarkerBoard& markers);
+  // Ends the actor thread (destroying the plugin instance first if that has not happened).
+  ~PluginInstance();
+  PluginInstance(const PluginInstance&) = delete;
+  PluginInstance& operator=(const PluginInstance&) = delete;
+
+  // Starts the actor thread, subscribes, and calls the plugin's create on it.
+  Status Create();
+  // Calls start on the actor thread; messages that arrived since Create are delivered next.
+  Status Start();
+  // Calls stop on the actor thread; then pending requests fail with KORDON_E_STOPPED, timers
+  // are cancelled, and publish refuses with KORDON_E_STOPPED.
+  Status Stop();
+  // Calls destroy on the actor thread and ends the thread.
+  void Destroy();
+
+  // Sends a control marker through this instance's own publisher, so that it arrives after
+  // every message this instance published before.
+  Status SendMarker(const std::string& body);
+
+  const std::string& name() const { return config_.name; }
+  const InstanceConfig& config() const { return config_; }
+  const PluginLibrary& library() const { return *library_; }
+  const std::vector<std::string>& subscriptions() const { return subscriptions_; }
+  State state() const { return state_.load(); }
+  bool stuck() const { return stuck_.load(); }
+  const InstanceStats& stats() const { return stats_; }
+
+  // The host services of kordon.h, for this instance. Thread-safe.
+  kordon_status Publish(const kordon_publish_args* args);
+  void Log(kordon_log_level level, const char* message);
+  const char* ConfigGet(const char* key) const;
+  const char* ConfigKeyAt(size_t index) const;
+  kordon_status TimerStart(uint64_t delay_ms, uint64_t interval_ms, kordon_timer_fn fn,
+                           void* user_data, uint64_t* out_id);
+  kordon_status TimerCancel(uint64_t id);
+  kordon_status Request(const char* service, const char* body, size_t body_size,
+                        uint32_t timeout_ms, kordon_reply_fn fn, void* user_data);
+  kordon_status Reply(const kordon_message* request, kordon_status status, const char* body,
+                      size_t body_size);
+
+ private:
+  using Clock = std::chrono::steady_clock;
+
+  struct Timer {
+    kordon_timer_fn fn;
+    void* user_data;
+    uint64_t interval_ms;
+  };
+  struct PendingRequest {
+    kordon_reply_fn fn;
+    void* user_data;
+    Clock::time_point deadline;
+    std::string service;
+  };
+  struct Frames {
+    std::string topic, envelope, body;
+  };
+
+  // Runs fn on the actor thread and waits for it, at most `limit` (then Timeout: the plugin
+  // is stuck inside one of its functions).
+  Status RunOnActor(std::function<Status()> fn,
+                    std::chrono::milliseconds limit = std::chrono::milliseconds(30000));
+  void Wake();
+  void ActorMain(std::promise<void>* subscribed);
+  void Dispatch(std::string_view topic, std::string_view envelope, std::string_view body);
+  void Deliver(std::string_view topic, const Envelope& envelope, std::string_view body);
+  void HandleReply(const Envelope& envelope, std::string_view topic, std::string_view body);
+  void FireTimers();
+  void ExpireRequests(bool all, kordon_status status);
+  Clock::time_point NextDeadline();
+  bool Wants(std::string_view topic) const;
+  kordon_status PublishEnvelope(const std::string& topic, Envelope& envelope,
+                                std::string_view body);
+  kordon_status Fail(kordon_status code, const std::string& what);
+
+  const std::shared_ptr<PluginLibrary> library_;
+  const InstanceConfig config_;
+  Bus& bus_;
+  MarkerBoard& markers_;
+  kordon_host_context context_{this};
+  kordon_instance_info info_{};
+  std::vector<std::string> subscriptions_;  // topic prefixes
+  std::vector<std::string> service_topics_;  // "rpc.<service>"
+  std::string reply_topic_;                  // "rpc.reply.<instance>"
+  BusPublisher publisher_;
+  InstanceStats stats_;
+  std::atomic<State> state_{State::kNew};
+  void* plugin_instance_ = nullptr;  // owned by the plugin; touched only on the actor thread
+
+  std::thread thread_;
+  int wake_fd_ = -1;
+  std::mutex mailbox_mutex_;
+  std::deque<std::function<void()>> mailbox_;  // GUARDED_BY(mailbox_mutex_)
+  bool exit_requested_ = false;                // actor thread only
+  std::atomic<bool> stuck_{false};             // a call into the plugin never returned
+
+  std::mutex timer_mutex_;
+  uint64_t next_timer_id_ = 1;                                 // GUARDED_BY(timer_mutex_)
+  std::map<uint64_t, Timer> timers_;                           // GUARDED_BY(timer_mutex_)
+  std::priority_queue<std::pair<Clock::time_point, uint64_t>,
+                      std::vector<std::pair<Clock::time_point, uint64_t>>,
+                      std::greater<>> timer_queue_;             // GUARDED_BY(timer_mutex_)
+
+  std::mutex request_mutex_;
+  std::unordered_map<std::string, PendingRequest> pending_;  // GUARDED_BY(request_mutex_), by id hex
+
+  std::deque<Frames> pre_start_;  // actor thread only: messages that arrived before start
+  std::string body_buffer_;       // actor thread only
+  RateLimitedLog publish_fail_log_;
+  RateLimitedLog handler_fail_log_;
+  RateLimitedLog drop_log_;
+};
+
+// The kordon_host_api table handed to every instance.
+const kordon_host_api& HostApi();
+
+}  // namespace kordon::host
+
+#endif  // KORDON_HOST_PLUGIN_INSTANCE_H_

@@ -1,0 +1,71 @@
+// Loading a plugin library with Boost.DLL and negotiating its ABI version.
+#ifndef KORDON_HOST_PLUGIN_LIBRARY_H_
+#define KORDON_HOST_PLUGIN_LIBRARY_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/dll/shared_library.hpp>
+#include <kordon/kordon.h>
+
+#include "config.h"
+#include "status.h"
+
+namespace kordon::host {
+
+// A descriptor copied into owned strings, safe to keep and print.
+struct PluginDescription {
+  std::string name;
+  kordon_plugin_kind kind = KORDON_KIND_UNSPECIFIED;
+  std::string vendor;
+  std::string version;
+  std::string description;
+  uint32_t abi_version = 0;
+  std::vector<std::string> publishes;
+  std::vector<std::string> subscribes;
+  std::vector<std::string> services;
+};
+
+const char* KindName(kordon_plugin_kind kind);
+std::string AbiVersionString(uint32_t version);  // "1.0"
+
+// The host's offer, the same for every plugin.
+const kordon_host_offer& HostOffer();
+
+// A loaded, negotiated plugin library. Immutable after Open; shared by every instance that
+// uses it, and kept loaded until the last of them is destroyed (never unloaded while any of
+// its code may run).
+class PluginLibrary {
+ public:
+  // Loads `path`, calls its entry point with the host's offer and validates the descriptor.
+  // Each refusal names the file, both versions where they matter, and what to do.
+  static Result<std::shared_ptr<PluginLibrary>> Open(const std::string& path);
+
+  // Negotiates with an entry point compiled into this program (tests, benchmarks).
+  static Result<std::shared_ptr<PluginLibrary>> OpenStatic(kordon_plugin_entry_fn entry,
+                                                           const std::string& label);
+
+  const std::string& path() const { return path_; }
+  const PluginDescription& description() const { return description_; }
+  const kordon_plugin_descriptor& descriptor() const { return *descriptor_; }
+
+ private:
+  PluginLibrary() = default;
+  static Result<std::shared_ptr<PluginLibrary>> Negotiate(std::shared_ptr<PluginLibrary> lib,
+                                                          kordon_plugin_entry_fn entry);
+
+  std::string path_;
+  boost::dll::shared_library library_;
+  const kordon_plugin_descriptor* descriptor_ = nullptr;
+  PluginDescription description_;
+};
+
+// Finds the file for an instance's `library =` value: a value with a '/' is a path relative
+// to the configuration's directory; a bare name is searched in plugin_path, then in
+// <executable dir>/../plugins. Returns the path to try (which may not exist).
+std::string ResolveLibraryPath(const std::string& library, const HostConfig& config);
+
+}  // namespace kordon::host
+
+#endif  // KORDON_HOST_PLUGIN_LIBRARY_H_

@@ -1,0 +1,333 @@
+// plate_sim.cpp — a simulated licence-plate camera.
+//
+// Publishes one scanner.plate.read every interval_ms, picking plate texts from a configured
+// list with a seeded generator, so that a given configuration always produces the same
+// sequence of reads. Stands in for a real ANPR camera on a demo site or in tests.
+//
+// Threading: the host constructs the instance and calls Start, Stop and the timer on the
+// instance's own thread, one call at a time, so no member needs a lock.
+
+#include <kordon/plugin.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <optional>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace {
+
+// The Cyrillic literals below must reach the binary as UTF-8.
+static_assert(sizeof("А") == 3, "compile this file with a UTF-8 execution character set");
+
+constexpr char kTopic[] = "scanner.plate.read";
+
+constexpr int64_t kDefaultIntervalMs = 2000;
+constexpr int64_t kMinIntervalMs = 10;
+constexpr int64_t kMaxIntervalMs = 3'600'000;
+constexpr int64_t kDefaultSeed = 1;
+
+// Confidence is drawn in hundredths from [kMinConfidence, kMinConfidence + kConfidenceSteps).
+constexpr int kMinConfidence = 80;
+constexpr int kConfidenceSteps = 20;
+
+// A realistic mix of Kyrgyz plates ("01 KG 123 ABC": region, KG, digits, letters) and Kazakh
+// plates ("123 ABC 02": digits, letters, two-digit region), as officers and cameras write
+// them: some with Cyrillic letters that look Latin (АВС, ТХЕ, АЕК, КМ, ОРН), some with dashes.
+constexpr char kDefaultPlates[] =
+    "01 KG 123 ABC, 01KG 777 AAA, 02 KG 345 АВС, 08-KG-456-EKX, 07 KG 321 ТХЕ, "
+    "А 123 ВС 02, 123 ABC 02, 777 АЕК 05, 345-OPH-17, 050 КМ 01, 911 ОРН 15";
+
+// Decodes the UTF-8 sequence that starts at text[*pos] and advances *pos past it. Returns
+// nullopt for a malformed sequence (truncated, overlong, surrogate or beyond U+10FFFF).
+std::optional<char32_t> DecodeUtf8(std::string_view text, size_t* pos) {
+  const auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
+  const unsigned char lead = byte(*pos);
+  size_t length = 0;
+  char32_t cp = 0;
+  char32_t min = 0;
+  if (lead < 0x80) {
+    ++*pos;
+    return lead;
+  } else if ((lead & 0xE0) == 0xC0) {
+    length = 2;
+    cp = lead & 0x1F;
+    min = 0x80;
+  } else if ((lead & 0xF0) == 0xE0) {
+    length = 3;
+    cp = lead & 0x0F;
+    min = 0x800;
+  } else if ((lead & 0xF8) == 0xF0) {
+    length = 4;
+    cp = lead & 0x07;
+    min = 0x10000;
+  } else {
+    return std::nullopt;
+  }
+  if (text.size() - *pos < length) return std::nullopt;
+  for (size_t i = 1; i < length; ++i) {
+    const unsigned char next = byte(*pos + i);
+    if ((next & 0xC0) != 0x80) return std::nullopt;
+    cp = (cp << 6) | (next & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return std::nullopt;
+  *pos += length;
+  return cp;
+}
+
+bool IsValidUtf8(std::string_view text) {
+  for (size_t pos = 0; pos < text.size();) {
+    if (!DecodeUtf8(text, &pos)) return false;
+  }
+  return true;
+}
+
+void AppendUtf8(char32_t cp, std::string* out) {
+  if (cp < 0x80) {
+    out->push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+// Spaces and dashes that separate the groups of a plate, in any of the forms that keyboards
+// and OCR engines produce them.
+bool IsSeparator(char32_t cp) {
+  return cp == U' ' || cp == U'-' || cp == U'\t' || cp == 0x00A0 /* no-break space */ ||
+         cp == 0x202F /* narrow no-break space */ || (cp >= 0x2010 && cp <= 0x2015) /* dashes */ ||
+         cp == 0x2212 /* minus sign */;
+}
+
+// The Latin capital that a Cyrillic letter is indistinguishable from on a plate, or 0.
+char32_t LatinLookAlike(char32_t cp) {
+  switch (cp) {
+    case U'А': case U'а': return U'A';
+    case U'В': case U'в': return U'B';
+    case U'Е': case U'е': return U'E';
+    case U'К': case U'к': return U'K';
+    case U'М': case U'м': return U'M';
+    case U'Н': case U'н': return U'H';
+    case U'О': case U'о': return U'O';
+    case U'Р': case U'р': return U'P';
+    case U'С': case U'с': return U'C';
+    case U'Т': case U'т': return U'T';
+    case U'Х': case U'х': return U'X';
+    case U'У': case U'у': return U'Y';
+    default: return 0;
+  }
+}
+
+// The plate as a matcher compares it: upper case, separators removed, Cyrillic look-alikes
+// replaced by their Latin twins. Other Cyrillic letters are upper-cased and kept, so that an
+// unexpected plate stays visible instead of being mangled.
+// REQUIRES: IsValidUtf8(raw).
+std::string NormalisePlate(std::string_view raw) {
+  std::string plate;
+  plate.reserve(raw.size());
+  for (size_t pos = 0; pos < raw.size();) {
+    char32_t cp = DecodeUtf8(raw, &pos).value_or(0xFFFD);
+    if (IsSeparator(cp)) continue;
+    if (cp >= U'a' && cp <= U'z') {
+      cp -= U'a' - U'A';
+    } else if (char32_t latin = LatinLookAlike(cp); latin != 0) {
+      cp = latin;
+    } else if (cp >= 0x0430 && cp <= 0x044F) {  // а..я
+      cp -= 0x20;
+    } else if (cp >= 0x0450 && cp <= 0x045F) {  // ѐ..џ
+      cp -= 0x50;
+    }
+    AppendUtf8(cp, &plate);
+  }
+  return plate;
+}
+
+// The Kazakh pattern: an optional letter, three digits, two or three letters and a two-digit
+// region code, e.g. "123ABC02" or "A123BC02" (normalised).
+bool IsKazakhPattern(std::string_view plate) {
+  const auto count = [&](size_t from, bool (*is)(char)) {
+    size_t n = 0;
+    while (from + n < plate.size() && is(plate[from + n])) ++n;
+    return n;
+  };
+  constexpr auto is_letter = [](char c) { return c >= 'A' && c <= 'Z'; };
+  constexpr auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+  size_t pos = count(0, is_letter);
+  if (pos > 1) return false;
+  size_t n = count(pos, is_digit);
+  if (n != 3) return false;
+  pos += n;
+  n = count(pos, is_letter);
+  if (n < 2 || n > 3) return false;
+  pos += n;
+  n = count(pos, is_digit);
+  return n == 2 && pos + n == plate.size();
+}
+
+// "KG" when the plate carries the KG mark, "KZ" for the Kazakh pattern, else "". The mark is
+// looked for in the normalised plate, so that "01 kg 555 abc" and a Cyrillic "К" count too.
+std::string CountryOf(std::string_view plate) {
+  if (plate.find("KG") != std::string_view::npos) return "KG";
+  if (IsKazakhPattern(plate)) return "KZ";
+  return "";
+}
+
+std::string_view Trim(std::string_view text) {
+  constexpr std::string_view kBlank = " \t\r\n";
+  const size_t first = text.find_first_not_of(kBlank);
+  if (first == std::string_view::npos) return {};
+  return text.substr(first, text.find_last_not_of(kBlank) - first + 1);
+}
+
+// One entry of the `plates` setting, analysed once at construction.
+struct PlateText {
+  std::string raw;      // as listed, trimmed
+  std::string plate;    // NormalisePlate(raw)
+  std::string country;  // CountryOf(plate)
+};
+
+// Splits the comma-separated `plates` setting. Throws std::invalid_argument naming the setting
+// when it lists nothing or an entry is not UTF-8 or has no characters besides separators.
+std::vector<PlateText> ParsePlates(std::string_view list) {
+  std::vector<PlateText> plates;
+  size_t index = 0;
+  for (size_t start = 0; start <= list.size(); ++index) {
+    size_t comma = list.find(',', start);
+    if (comma == std::string_view::npos) comma = list.size();
+    const std::string_view raw = Trim(list.substr(start, comma - start));
+    start = comma + 1;
+    if (raw.empty()) continue;
+    if (!IsValidUtf8(raw))
+      throw std::invalid_argument("setting 'plates': entry " + std::to_string(index + 1) +
+                                  " is not valid UTF-8");
+    std::string plate = NormalisePlate(raw);
+    if (plate.empty())
+      throw std::invalid_argument("setting 'plates': entry '" + std::string(raw) +
+                                  "' has no letters or digits");
+    std::string country = CountryOf(plate);
+    plates.push_back({std::string(raw), std::move(plate), std::move(country)});
+  }
+  if (plates.empty())
+    throw std::invalid_argument("setting 'plates' must list at least one plate, separated by commas");
+  return plates;
+}
+
+class PlateSim : public kordon::Plugin {
+ public:
+  // Reads and checks every setting; throws std::invalid_argument naming the bad one, which
+  // makes create fail with KORDON_E_INVALID_ARGUMENT.
+  explicit PlateSim(kordon::Host host)
+      : Plugin(std::move(host)),
+        interval_(ReadInterval(this->host())),
+        camera_(this->host().ConfigOr("camera", this->host().instance_name())),
+        plates_(ParsePlates(this->host().ConfigOr("plates", kDefaultPlates))),
+        rng_(static_cast<uint64_t>(this->host().ConfigInt("seed", kDefaultSeed))) {
+    if (camera_.empty()) throw std::invalid_argument("setting 'camera' must not be empty");
+    if (!IsValidUtf8(camera_)) throw std::invalid_argument("setting 'camera' is not valid UTF-8");
+  }
+
+  kordon::Status Start() override {
+    if (timer_) return kordon::Status::Ok();
+    kordon::TimerId id = 0;
+    kordon::Status s = host().StartTimer(interval_, interval_, [this] { Tick(); }, &id);
+    if (!s.ok()) return s;
+    timer_ = id;
+    host().Info("camera " + camera_ + ": " + std::to_string(plates_.size()) +
+                " plates, one read every " + std::to_string(interval_.count()) + " ms");
+    return kordon::Status::Ok();
+  }
+
+  kordon::Status Stop() override {
+    if (timer_) {
+      kordon::Status s = host().CancelTimer(*timer_);
+      if (!s.ok()) host().Warn("cancelling the read timer: " + s.ToString());
+      timer_.reset();
+    }
+    host().Info("camera " + camera_ + ": " + std::to_string(published_) + " reads published, " +
+                std::to_string(publish_failures_) + " failed");
+    return kordon::Status::Ok();
+  }
+
+ private:
+  static std::chrono::milliseconds ReadInterval(const kordon::Host& host) {
+    const int64_t ms = host.ConfigInt("interval_ms", kDefaultIntervalMs);
+    if (ms < kMinIntervalMs || ms > kMaxIntervalMs)
+      throw std::invalid_argument("setting 'interval_ms' must be between " +
+                                  std::to_string(kMinIntervalMs) + " and " +
+                                  std::to_string(kMaxIntervalMs) + " (milliseconds), got " +
+                                  std::to_string(ms));
+    return std::chrono::milliseconds(ms);
+  }
+
+  // One simulated read. Never throws: a failed publish is logged and counted, and the
+  // sequence number it used is not reused, so a gap downstream shows the loss.
+  void Tick() noexcept {
+    try {
+      ++sequence_;
+      const PlateText& text = plates_[rng_() % plates_.size()];
+      const int hundredths = kMinConfidence + static_cast<int>(rng_() % kConfidenceSteps);
+      nlohmann::ordered_json body = {
+          {"camera", camera_},
+          {"raw", text.raw},
+          {"plate", text.plate},
+          {"confidence", hundredths / 100.0},
+          {"country", text.country},
+          {"image_ref", "sim://" + camera_ + "/" + std::to_string(sequence_) + ".jpg"},
+          {"sequence", sequence_},
+      };
+      kordon::Status s = host().Publish(
+          kTopic, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      if (s.ok()) {
+        ++published_;
+        return;
+      }
+      ++publish_failures_;
+      host().Warn("read " + std::to_string(sequence_) + " not published: " + s.ToString() + " (" +
+                  std::to_string(publish_failures_) + " failed so far)");
+    } catch (const std::exception& e) {
+      ++publish_failures_;
+      try {
+        host().Error(std::string("read ") + std::to_string(sequence_) + " failed: " + e.what());
+      } catch (...) {
+      }
+    } catch (...) {
+      ++publish_failures_;
+    }
+  }
+
+  const std::chrono::milliseconds interval_;
+  const std::string camera_;
+  const std::vector<PlateText> plates_;
+  std::mt19937_64 rng_;  // fully specified by the standard: the same seed, the same reads
+  std::optional<kordon::TimerId> timer_;  // set while started
+  uint64_t sequence_ = 0;                 // of the last read, 1-based
+  uint64_t published_ = 0;
+  uint64_t publish_failures_ = 0;
+};
+
+}  // namespace
+
+KORDON_PLUGIN(PlateSim, {.name = "plate-sim",
+                         .kind = KORDON_KIND_SCANNER,
+                         .vendor = "Kordon",
+                         .version = "1.0.0",
+                         .description = "Simulated licence-plate camera (scanner.plate.read)",
+                         .publishes = {kTopic},
+                         .subscribes = {},
+                         .services = {}})
