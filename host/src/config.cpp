@@ -90,6 +90,7 @@ Status ApplyHostSection(const RawSection& section, const std::string& origin, Ho
     }
   }
   try {
+    po::store(po::parsed_options(&desc), vm);  // fills in the defaults of keys not given
     po::notify(vm);
   } catch (const po::error& err) {
     return Status::InvalidArgument(fmt::format("{}: [host]: {}", origin, err.what()));
@@ -100,6 +101,13 @@ Status ApplyHostSection(const RawSection& section, const std::string& origin, Ho
     return section.line;
   };
   config->name = vm["name"].as<std::string>();
+  bool name_ok = !config->name.empty() && config->name.size() <= 64;
+  for (char c : config->name)
+    name_ok = name_ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == ':');
+  if (!name_ok)
+    return Status::InvalidArgument(fmt::format(
+        "{}:{}: [host] name '{}' must be 1..64 of A-Z a-z 0-9 - _ . : (it is the source of the host's own messages)",
+        origin, line_of("name"), config->name));
   config->log_level = vm["log_level"].as<std::string>();
   if (!IsValidLogLevel(config->log_level))
     return Status::InvalidArgument(fmt::format(

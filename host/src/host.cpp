@@ -99,7 +99,11 @@ Status Host::Start() {
   for (const LoadReport& r : reports_) {
     if (!r.loaded) continue;
     auto instance = std::make_unique<PluginInstance>(r.library, *by_name[r.instance], *bus_, markers_);
-    Status s = instance->Create();
+    instance->Launch();
+    // Subscriptions are live before the plugin runs any code: what earlier instances publish
+    // from now on reaches it (held until its start if need be).
+    Status s = SyncSubscriptions({instance.get()});
+    if (s.ok()) s = instance->Create();
     if (!s.ok()) {
       std::string why = fmt::format("{}:{}: {}", config_.path, by_name[r.instance]->line, s.message());
       instance->Destroy();
@@ -114,15 +118,8 @@ Status Host::Start() {
     const PluginDescription& d = instance->library().description();
     spdlog::info("created {} ({} {} by {}, ABI {}) lane '{}' subscribed to [{}]", r.instance, d.name,
                  d.version, d.vendor, AbiVersionString(d.abi_version), instance->config().lane,
-                 fmt::join(instance->subscriptions(), ", "));
+                 PrefixList(instance->subscriptions()));
     instances_.push_back(std::move(instance));
-  }
-
-  std::vector<PluginInstance*> all;
-  for (auto& i : instances_) all.push_back(i.get());
-  if (Status s = SyncSubscriptions(all); !s.ok()) {
-    (void)Shutdown();
-    return s;
   }
 
   for (size_t i = 0; i < instances_.size();) {

@@ -27,9 +27,8 @@ void PrintCheck(const Host& host) {
       const PluginDescription& d = r.library->description();
       fmt::print("ok      {:<20} {} {} by {} ({}, ABI {})\n        file: {}\n", r.instance, d.name,
                  d.version, d.vendor, KindName(d.kind), AbiVersionString(d.abi_version), r.path);
-      if (!d.publishes.empty()) fmt::print("        publishes: {}\n", fmt::join(d.publishes, ", "));
-      if (!d.subscribes.empty()) fmt::print("        subscribes: {}\n", fmt::join(d.subscribes, ", "));
-      if (!d.services.empty()) fmt::print("        services: {}\n", fmt::join(d.services, ", "));
+      fmt::print("        publishes: {}\n        subscribes: {}\n        services: {}\n",
+                 PrefixList(d.publishes), PrefixList(d.subscribes), PrefixList(d.services));
     } else if (r.skipped && r.error == "enabled = false") {
       fmt::print("off     {:<20} (enabled = false)\n", r.instance);
     } else {

@@ -272,9 +272,7 @@ int PluginInfo(int argc, char** argv) {
              "description: {}\nABI:         {} (this tool speaks {})\npublishes:   {}\nsubscribes:  {}\nservices:    {}\n",
              lib.value()->path(), p.name, KindName(p.kind), p.vendor, p.version, p.description,
              AbiVersionString(p.abi_version), AbiVersionString(KORDON_ABI_VERSION),
-             p.publishes.empty() ? "-" : fmt::format("{}", fmt::join(p.publishes, ", ")),
-             p.subscribes.empty() ? "-" : fmt::format("{}", fmt::join(p.subscribes, ", ")),
-             p.services.empty() ? "-" : fmt::format("{}", fmt::join(p.services, ", ")));
+             PrefixList(p.publishes), PrefixList(p.subscribes), PrefixList(p.services));
   return 0;
 }
 

@@ -90,13 +90,14 @@ PluginInstance::~PluginInstance() {
   if (wake_fd_ >= 0) close(wake_fd_);
 }
 
-Status PluginInstance::Create() {
+void PluginInstance::Launch() {
   std::promise<void> subscribed;
   std::future<void> ready = subscribed.get_future();
-  thread_ = std::thread([this, p = std::move(subscribed)]() mutable {
-    ActorMain(&p);
-  });
+  thread_ = std::thread([this, p = std::move(subscribed)]() mutable { ActorMain(&p); });
   ready.wait();
+}
+
+Status PluginInstance::Create() {
   return RunOnActor([this]() -> Status {
     void* created = nullptr;
     kordon_status rc = library_->descriptor().create(&info_, &created);

@@ -81,7 +81,11 @@ class PluginInstance {
   PluginInstance(const PluginInstance&) = delete;
   PluginInstance& operator=(const PluginInstance&) = delete;
 
-  // Starts the actor thread, subscribes, and calls the plugin's create on it.
+  // Starts the actor thread and subscribes it to its topics. Before Create, the host waits
+  // until a control marker reaches the instance, so that nothing published from then on can
+  // miss it.
+  void Launch();
+  // Calls the plugin's create on the actor thread. REQUIRES: Launch.
   Status Create();
   // Calls start on the actor thread; messages that arrived since Create are delivered next.
   Status Start();

@@ -50,6 +50,16 @@ std::string AbiVersionString(uint32_t v) {
   return fmt::format("{}.{}", KORDON_ABI_VERSION_MAJOR(v), KORDON_ABI_VERSION_MINOR(v));
 }
 
+std::string PrefixList(const std::vector<std::string>& prefixes) {
+  if (prefixes.empty()) return "-";
+  std::string out;
+  for (const std::string& p : prefixes) {
+    if (!out.empty()) out += ", ";
+    out += p.empty() ? "*" : p;
+  }
+  return out;
+}
+
 const kordon_host_offer& HostOffer() {
   static const kordon_host_offer offer = [] {
     kordon_host_offer o{};

@@ -29,6 +29,8 @@ struct PluginDescription {
 
 const char* KindName(kordon_plugin_kind kind);
 std::string AbiVersionString(uint32_t version);  // "1.0"
+// A list of topic prefixes for people: "" (every topic) shows as "*"; an empty list as "-".
+std::string PrefixList(const std::vector<std::string>& prefixes);
 
 // The host's offer, the same for every plugin.
 const kordon_host_offer& HostOffer();

@@ -1,0 +1,743 @@
+// bus_bench: messages per second and latency through the host bus for 100-byte bodies, beside
+// raw libzmq measured in the same run, and the ratio between the two (see README.md here).
+//
+//   raw libzmq   PUB --> XSUB [zmq::proxy] XPUB --> SUB                 (one process, inproc)
+//   kordon bus   source plugin's thread --host->publish--> Host's bus --> sink plugin's actor
+//
+// Both paths carry the same three frames (topic, a real Kordon envelope, a 100-byte JSON
+// body), with the same high-water marks and backpressure instead of dropping, between three
+// threads. The two plugins are compiled into this program and registered with
+// Host::AddStaticPlugin; everything else is the host as kordon-host runs it.
+//
+// Throughput: N messages as fast as the path accepts them; the median of --repeat runs.
+// Latency: a separate run paced at --paced-rate, so that it measures the path and not a queue;
+// each body carries its steady_clock send time, the receiver subtracts it from its own.
+//
+// Exit status: 0; 1 when a message was lost without being counted (Kordon or the baseline) or
+// a run failed; 2 on a usage error; 3 when --min-ratio is given and the ratio is below it.
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <future>
+#include <new>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+#include <kordon/kordon.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+#include <zmq.hpp>
+
+#include "config.h"
+#include "envelope.h"
+#include "host.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr char kTopic[] = "scanner.plate.read";
+constexpr char kProbeTopic[] = "bench.probe";
+constexpr size_t kBodyBytes = 100;
+constexpr int kQueueLimit = 10000;        // the host's default bus.queue_limit, used by both
+constexpr int kSendTimeoutMs = 2000;      // the host's default bus.publish_timeout_ms
+constexpr double kGoalRatio = 0.70;
+constexpr auto kStallLimit = std::chrono::seconds(10);  // no progress for this long: failed
+
+constexpr char kSourceInstance[] = "source";
+constexpr char kSourceLane[] = "lane-1";
+constexpr char kSourceLibrary[] = "bench-source";
+constexpr char kSinkLibrary[] = "bench-sink";
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+}
+
+struct Options {
+  uint64_t messages = 200000;
+  int repeat = 3;
+  double paced_seconds = 1.0;
+  uint64_t paced_rate = 10000;
+  std::optional<double> min_ratio;
+  bool json = false;
+  bool egress = false;        // also bind the TCP egress (no subscriber), as a site would
+  std::string only;           // "", "raw" or "kordon": measure one side (profiling)
+  std::string log_level = "error";
+};
+
+// ---------------------------------------------------------------------------------------------
+// The message body and the two ends every run shares
+
+// Writes exactly kBodyBytes of JSON object carrying the send time: {"t":...,"seq":...,...}.
+void MakeBody(char* out, int64_t t_ns, uint64_t seq) {
+  int head = std::snprintf(out, kBodyBytes + 1, R"({"t":%lld,"seq":%llu,"plate":"KD4711X","pad":")",
+                           static_cast<long long>(t_ns), static_cast<unsigned long long>(seq));
+  size_t used = static_cast<size_t>(head);
+  std::memset(out + used, 'x', kBodyBytes - 2 - used);
+  out[kBodyBytes - 2] = '"';
+  out[kBodyBytes - 1] = '}';
+  out[kBodyBytes] = '\0';
+}
+
+// The send time written by MakeBody, or -1.
+int64_t BodyTime(const char* body, size_t size) {
+  constexpr std::string_view kHead = R"({"t":)";
+  if (size < kHead.size() || std::string_view(body, kHead.size()) != kHead) return -1;
+  int64_t t = -1;
+  std::from_chars(body + kHead.size(), body + size, t);
+  return t;
+}
+
+// What one run asks the sender to do.
+struct Load {
+  uint64_t count = 0;
+  uint64_t rate = 0;  // messages per second; 0: as fast as the path accepts them
+};
+
+struct SendTally {
+  uint64_t attempted = 0;
+  uint64_t failed = 0;  // the path said no (and counted it, for Kordon)
+  int64_t start_ns = 0;
+};
+
+// Sends load.count bodies through `send` (returns false on a refusal), paced when asked.
+template <typename SendFn>
+SendTally Drive(const Load& load, const std::atomic<bool>& stop, SendFn&& send) {
+  SendTally tally;
+  char body[kBodyBytes + 1];
+  const auto start = Clock::now();
+  tally.start_ns = NowNs();
+  const double period_ns = load.rate > 0 ? 1e9 / static_cast<double>(load.rate) : 0;
+  for (uint64_t i = 0; i < load.count && !stop.load(std::memory_order_relaxed); ++i) {
+    if (load.rate > 0)
+      std::this_thread::sleep_until(start + std::chrono::nanoseconds(static_cast<int64_t>(period_ns * static_cast<double>(i))));
+    MakeBody(body, NowNs(), i);
+    ++tally.attempted;
+    if (!send(std::string_view(body, kBodyBytes))) ++tally.failed;
+  }
+  return tally;
+}
+
+// The receiving end. OnMessage runs on one thread only; the atomics publish to the main thread.
+class Receiver {
+ public:
+  Receiver(uint64_t expected, bool record_latency) : expected_(expected), record_latency_(record_latency) {
+    if (record_latency_) latencies_ns_.resize(expected);
+  }
+
+  void OnMessage(const char* body, size_t size) {
+    int64_t now = NowNs();
+    uint64_t n = received_.load(std::memory_order_relaxed);
+    if (record_latency_ && n < latencies_ns_.size()) {
+      int64_t sent = BodyTime(body, size);
+      latencies_ns_[n] = sent >= 0 ? now - sent : -1;
+    }
+    last_ns_.store(now, std::memory_order_relaxed);
+    received_.store(n + 1, std::memory_order_release);
+  }
+
+  uint64_t expected() const { return expected_; }
+  uint64_t received() const { return received_.load(std::memory_order_acquire); }
+  bool done() const { return received() >= expected_; }
+  int64_t last_ns() const { return last_ns_.load(std::memory_order_relaxed); }
+  // REQUIRES: the receiving thread has finished (or delivers nothing more).
+  std::vector<int64_t> Latencies() const {
+    std::vector<int64_t> out(latencies_ns_.begin(),
+                             latencies_ns_.begin() + static_cast<long>(std::min<uint64_t>(received(), latencies_ns_.size())));
+    out.erase(std::remove(out.begin(), out.end(), -1), out.end());
+    return out;
+  }
+
+ private:
+  const uint64_t expected_;
+  const bool record_latency_;
+  std::vector<int64_t> latencies_ns_;
+  std::atomic<uint64_t> received_{0};
+  std::atomic<int64_t> last_ns_{0};
+};
+
+// Waits until `rx` has everything `expected()` says or stops making progress for kStallLimit
+// once `sender_done()` (the sender may legitimately block for a while under backpressure).
+template <typename DoneFn>
+bool WaitForReceiver(const Receiver& rx, DoneFn&& sender_done, uint64_t* expected_now) {
+  uint64_t last = rx.received();
+  auto last_progress = Clock::now();
+  for (;;) {
+    if (sender_done() && rx.received() >= *expected_now) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    uint64_t n = rx.received();
+    if (n != last) {
+      last = n;
+      last_progress = Clock::now();
+    } else if (Clock::now() - last_progress > kStallLimit) {
+      return false;
+    }
+  }
+}
+
+// What one run measured.
+struct RunResult {
+  bool ok = true;            // the run itself worked (set-up, no stall)
+  std::string error;
+  uint64_t sent = 0;         // send attempts
+  uint64_t received = 0;
+  uint64_t counted_failures = 0;  // refusals and drops the path counted and reported
+  uint64_t silent_drops = 0;      // sent - received - counted_failures
+  double seconds = 0;
+  double msgs_per_s = 0;
+  std::vector<int64_t> latencies_ns;
+  uint64_t backpressure_waits = 0;  // Kordon only
+};
+
+void Finish(RunResult& r, const SendTally& tally, const Receiver& rx, bool record_latency) {
+  r.sent = tally.attempted;
+  r.received = rx.received();
+  uint64_t accounted = r.received + r.counted_failures;
+  r.silent_drops = r.sent > accounted ? r.sent - accounted : 0;
+  r.seconds = r.received > 0 ? static_cast<double>(rx.last_ns() - tally.start_ns) / 1e9 : 0;
+  r.msgs_per_s = r.seconds > 0 ? static_cast<double>(r.received) / r.seconds : 0;
+  if (record_latency) r.latencies_ns = rx.Latencies();
+}
+
+// The representative envelope frame: what the host writes for the source instance.
+std::string SampleEnvelope() {
+  kordon::host::Envelope e;
+  e.id = kordon::host::NewMessageId();
+  e.time_us = kordon::host::NowMicros();
+  e.source = kSourceInstance;
+  e.lane = kSourceLane;
+  return kordon::host::EncodeEnvelope(e);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw libzmq: PUB -> XSUB/XPUB proxy -> SUB
+
+RunResult RunRaw(const Load& load, bool record_latency) {
+  RunResult result;
+  zmq::context_t context(1);
+  const std::string envelope = SampleEnvelope();
+
+  zmq::socket_t xsub(context, zmq::socket_type::xsub);
+  xsub.set(zmq::sockopt::linger, 0);
+  xsub.set(zmq::sockopt::rcvhwm, kQueueLimit);
+  xsub.bind("inproc://raw.in");
+  zmq::socket_t xpub(context, zmq::socket_type::xpub);
+  xpub.set(zmq::sockopt::linger, 0);
+  xpub.set(zmq::sockopt::sndhwm, kQueueLimit);
+  xpub.set(zmq::sockopt::xpub_nodrop, 1);  // backpressure instead of loss, as the host's bus
+  xpub.bind("inproc://raw.out");
+  zmq::socket_t control(context, zmq::socket_type::pair);
+  control.bind("inproc://raw.control");
+  zmq::socket_t proxy_control(context, zmq::socket_type::pair);
+  proxy_control.connect("inproc://raw.control");
+  std::thread proxy([&] {
+    try {
+      zmq::proxy_steerable(xsub, xpub, zmq::socket_ref(), proxy_control);
+    } catch (const zmq::error_t& e) {
+      std::fprintf(stderr, "bus_bench: raw proxy failed: %s\n", e.what());
+    }
+  });
+
+  Receiver rx(load.count, record_latency);
+  std::atomic<bool> probe_seen{false};
+  std::atomic<bool> stop{false};
+  std::promise<void> connected;
+  std::thread subscriber([&] {
+    zmq::socket_t sub(context, zmq::socket_type::sub);
+    sub.set(zmq::sockopt::rcvhwm, kQueueLimit);
+    sub.set(zmq::sockopt::rcvtimeo, 50);
+    sub.set(zmq::sockopt::linger, 0);
+    sub.connect("inproc://raw.out");
+    sub.set(zmq::sockopt::subscribe, kTopic);
+    sub.set(zmq::sockopt::subscribe, kProbeTopic);
+    connected.set_value();
+    zmq::message_t topic, env, body;
+    while (!stop.load(std::memory_order_relaxed) && !rx.done()) {
+      if (!sub.recv(topic)) continue;  // timed out: look at stop again
+      (void)sub.recv(env);
+      (void)sub.recv(body);
+      if (topic.to_string_view() == kProbeTopic) {
+        probe_seen.store(true, std::memory_order_release);
+        continue;
+      }
+      rx.OnMessage(static_cast<const char*>(body.data()), body.size());
+    }
+  });
+  connected.get_future().wait();
+
+  zmq::socket_t pub(context, zmq::socket_type::pub);
+  pub.set(zmq::sockopt::sndhwm, kQueueLimit);
+  pub.set(zmq::sockopt::xpub_nodrop, 1);
+  pub.set(zmq::sockopt::sndtimeo, kSendTimeoutMs);
+  pub.set(zmq::sockopt::linger, 0);
+  pub.connect("inproc://raw.in");
+  auto send = [&](std::string_view topic, std::string_view body) {
+    if (!pub.send(zmq::const_buffer(topic.data(), topic.size()), zmq::send_flags::sndmore)) return false;
+    pub.send(zmq::const_buffer(envelope.data(), envelope.size()), zmq::send_flags::sndmore);
+    pub.send(zmq::const_buffer(body.data(), body.size()), zmq::send_flags::none);
+    return true;
+  };
+
+  // Slow joiner: the subscription travels SUB -> XPUB -> proxy -> XSUB -> PUB; until a probe
+  // makes the round trip, PUB would discard what it sends.
+  const auto probe_deadline = Clock::now() + std::chrono::seconds(10);
+  while (!probe_seen.load(std::memory_order_acquire) && Clock::now() < probe_deadline) {
+    (void)send(kProbeTopic, R"({"probe":true})");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (!probe_seen.load()) {
+    result.ok = false;
+    result.error = "raw: no probe came through the proxy within 10 s";
+  }
+
+  SendTally tally;
+  if (result.ok) {
+    std::atomic<bool> never{false};
+    tally = Drive(load, never, [&](std::string_view body) { return send(kTopic, body); });
+    result.counted_failures = tally.failed;
+    uint64_t expected = tally.attempted - tally.failed;
+    if (!WaitForReceiver(rx, [] { return true; }, &expected)) {
+      result.ok = false;
+      result.error = fmt::format("raw: the subscriber stalled at {} of {} messages", rx.received(), expected);
+    }
+  }
+  stop = true;
+  subscriber.join();
+  (void)control.send(zmq::str_buffer("TERMINATE"), zmq::send_flags::none);
+  proxy.join();
+  Finish(result, tally, rx, record_latency);
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kordon: two plugins compiled into this program, run by an in-process Host
+
+// What the bench's plugins share with main for one run. Set before Host::Start.
+struct KordonRun {
+  Load load;
+  Receiver* receiver = nullptr;
+  std::atomic<bool> go{false};
+  std::atomic<bool> source_done{false};
+  SendTally tally;  // written by the source thread before source_done
+};
+KordonRun* g_run = nullptr;
+
+// -- bench-source: publishes the run's load from its own thread, as a device thread would.
+
+struct Source {
+  const kordon_host_api* host;
+  kordon_host_context* context;
+  std::atomic<bool> stop{false};
+  std::thread thread;
+};
+
+kordon_status SourceCreate(const kordon_instance_info* info, void** out) {
+  auto* s = new (std::nothrow) Source{info->host, info->context};
+  if (s == nullptr) return KORDON_E_NO_MEMORY;
+  *out = s;
+  return KORDON_OK;
+}
+
+void SourceMain(Source* s) {
+  KordonRun& run = *g_run;
+  while (!run.go.load(std::memory_order_acquire) && !s->stop.load()) std::this_thread::yield();
+  kordon_publish_args args{};
+  args.struct_size = sizeof(args);
+  args.topic = kTopic;
+  run.tally = Drive(run.load, s->stop, [&](std::string_view body) {
+    args.body = body.data();
+    args.body_size = body.size();
+    return s->host->publish(s->context, &args) == KORDON_OK;
+  });
+  run.source_done.store(true, std::memory_order_release);
+}
+
+kordon_status SourceStart(void* instance) {
+  auto* s = static_cast<Source*>(instance);
+  try {
+    s->thread = std::thread(SourceMain, s);
+  } catch (const std::exception&) {
+    return KORDON_E_INTERNAL;
+  }
+  return KORDON_OK;
+}
+
+kordon_status SourceStop(void* instance) {
+  auto* s = static_cast<Source*>(instance);
+  s->stop = true;
+  if (s->thread.joinable()) s->thread.join();
+  return KORDON_OK;
+}
+
+kordon_status SourceHandle(void*, const kordon_message*) { return KORDON_OK; }
+
+void SourceDestroy(void* instance) { delete static_cast<Source*>(instance); }
+
+const char* const kSourcePublishes[] = {"scanner.plate", nullptr};
+const kordon_plugin_descriptor kSourceDescriptor = {
+    sizeof(kordon_plugin_descriptor), KORDON_ABI_VERSION, "bench-source", KORDON_KIND_SCANNER,
+    "Kordon", "1.0.0", "bus_bench: publishes 100-byte plate reads from its own thread",
+    kSourcePublishes, nullptr, nullptr, SourceCreate, SourceStart, SourceStop, SourceHandle,
+    SourceDestroy};
+
+kordon_status SourceEntry(const kordon_host_offer* offer, const kordon_plugin_descriptor** out) {
+  return kordon_answer_offer(offer, &kSourceDescriptor, out);
+}
+
+// -- bench-sink: counts what it receives and records latency (on its actor thread).
+
+kordon_status SinkCreate(const kordon_instance_info*, void** out) {
+  *out = nullptr;
+  return KORDON_OK;
+}
+kordon_status SinkStart(void*) { return KORDON_OK; }
+kordon_status SinkStop(void*) { return KORDON_OK; }
+kordon_status SinkHandle(void*, const kordon_message* m) {
+  g_run->receiver->OnMessage(m->body, m->body_size);
+  return KORDON_OK;
+}
+void SinkDestroy(void*) {}
+
+const char* const kSinkSubscribes[] = {"scanner.plate", nullptr};
+const kordon_plugin_descriptor kSinkDescriptor = {
+    sizeof(kordon_plugin_descriptor), KORDON_ABI_VERSION, "bench-sink", KORDON_KIND_OTHER,
+    "Kordon", "1.0.0", "bus_bench: counts plate reads and their latency", nullptr,
+    kSinkSubscribes, nullptr, SinkCreate, SinkStart, SinkStop, SinkHandle, SinkDestroy};
+
+kordon_status SinkEntry(const kordon_host_offer* offer, const kordon_plugin_descriptor** out) {
+  return kordon_answer_offer(offer, &kSinkDescriptor, out);
+}
+
+kordon::host::HostConfig BenchHostConfig(bool egress) {
+  kordon::host::HostConfig config;
+  config.name = "bus-bench";
+  config.bus.ingress = "";
+  config.bus.egress = egress ? "tcp://127.0.0.1:*" : "";
+  config.bus.queue_limit = kQueueLimit;
+  config.bus.publish_timeout_ms = kSendTimeoutMs;
+  kordon::host::InstanceConfig sink;
+  sink.name = "sink";
+  sink.library = kSinkLibrary;
+  kordon::host::InstanceConfig source;
+  source.name = kSourceInstance;
+  source.library = kSourceLibrary;
+  source.lane = kSourceLane;
+  config.instances = {sink, source};  // start order: the sink is running before the source
+  return config;
+}
+
+RunResult RunKordon(const Load& load, bool record_latency, bool egress) {
+  RunResult result;
+  Receiver rx(load.count, record_latency);
+  KordonRun run;
+  run.load = load;
+  run.receiver = &rx;
+  g_run = &run;
+
+  kordon::host::Host host(BenchHostConfig(egress));
+  host.AddStaticPlugin(kSourceLibrary, &SourceEntry);
+  host.AddStaticPlugin(kSinkLibrary, &SinkEntry);
+  kordon::host::Status s = host.Load();
+  if (s.ok()) s = host.Start();
+  if (!s.ok()) {
+    result.ok = false;
+    result.error = "kordon: the host did not start: " + s.ToString();
+    (void)host.Shutdown();
+    g_run = nullptr;
+    return result;
+  }
+
+  run.go.store(true, std::memory_order_release);
+  uint64_t expected = load.count;
+  bool finished = WaitForReceiver(rx, [&] {
+    if (!run.source_done.load(std::memory_order_acquire)) return false;
+    expected = run.tally.attempted - run.tally.failed;
+    return true;
+  }, &expected);
+  if (!finished) {
+    result.ok = false;
+    result.error = fmt::format("kordon: the sink stalled at {} of {} messages", rx.received(), expected);
+  }
+
+  // Every way the host may refuse or lose a message and say so.
+  const kordon::host::InstanceStats* source_stats = nullptr;
+  const kordon::host::InstanceStats* sink_stats = nullptr;
+  for (const auto& i : host.instances()) {
+    if (i->name() == kSourceInstance) source_stats = &i->stats();
+    if (i->name() == "sink") sink_stats = &i->stats();
+  }
+  if (source_stats == nullptr || sink_stats == nullptr) {
+    result.ok = false;
+    result.error = "kordon: an instance is missing after start";
+  } else {
+    uint64_t refused = source_stats->publish_failures.load();
+    result.counted_failures = refused + sink_stats->dropped_before_start.load() +
+                              sink_stats->dropped_after_stop.load() +
+                              host.bus()->stats().internal_malformed.load();
+    if (refused != run.tally.failed) {
+      result.ok = false;
+      result.error = fmt::format("kordon: the source saw {} refusals but the host counted {}",
+                                 run.tally.failed, refused);
+    }
+    if (sink_stats->received.load() != rx.received()) {
+      result.ok = false;
+      result.error = fmt::format("kordon: the host delivered {} but the sink counted {}",
+                                 sink_stats->received.load(), rx.received());
+    }
+  }
+  result.backpressure_waits = host.bus()->stats().backpressure_waits.load();
+  if (kordon::host::Status st = host.Shutdown(); !st.ok() && result.ok) {
+    result.ok = false;
+    result.error = "kordon: shutdown failed: " + st.ToString();
+  }
+  Finish(result, run.tally, rx, record_latency);
+  g_run = nullptr;
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Figures
+
+struct Side {
+  std::string name;
+  std::vector<RunResult> throughput;
+  RunResult paced;
+  double median_msgs_per_s = 0;
+  double p50_us = 0, p99_us = 0, max_us = 0;
+  uint64_t sent = 0, received = 0, counted_failures = 0, silent_drops = 0, backpressure_waits = 0;
+  std::vector<std::string> errors;
+};
+
+double Percentile(const std::vector<int64_t>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  auto rank = static_cast<size_t>(std::ceil(p * static_cast<double>(sorted.size())));
+  return static_cast<double>(sorted[std::clamp<size_t>(rank, 1, sorted.size()) - 1]);
+}
+
+void Summarize(Side& side) {
+  std::vector<double> rates;
+  std::vector<const RunResult*> all;
+  for (const RunResult& r : side.throughput) all.push_back(&r);
+  all.push_back(&side.paced);
+  for (const RunResult* r : all) {
+    side.sent += r->sent;
+    side.received += r->received;
+    side.counted_failures += r->counted_failures;
+    side.silent_drops += r->silent_drops;
+    side.backpressure_waits += r->backpressure_waits;
+    if (!r->ok) side.errors.push_back(r->error);
+  }
+  for (const RunResult& r : side.throughput) rates.push_back(r.msgs_per_s);
+  std::sort(rates.begin(), rates.end());
+  if (!rates.empty()) {
+    size_t n = rates.size();
+    side.median_msgs_per_s = n % 2 == 1 ? rates[n / 2] : (rates[n / 2 - 1] + rates[n / 2]) / 2;
+  }
+  std::vector<int64_t> lat = side.paced.latencies_ns;
+  std::sort(lat.begin(), lat.end());
+  side.p50_us = Percentile(lat, 0.50) / 1e3;
+  side.p99_us = Percentile(lat, 0.99) / 1e3;
+  side.max_us = lat.empty() ? 0 : static_cast<double>(lat.back()) / 1e3;
+}
+
+nlohmann::json SideJson(const Side& side) {
+  nlohmann::json runs = nlohmann::json::array();
+  for (const RunResult& r : side.throughput) runs.push_back(std::round(r.msgs_per_s));
+  nlohmann::json j = {{"msgs_per_s", std::round(side.median_msgs_per_s)},
+                      {"runs_msgs_per_s", runs},
+                      {"p50_us", side.p50_us},
+                      {"p99_us", side.p99_us},
+                      {"max_us", side.max_us},
+                      {"latency_samples", side.paced.latencies_ns.size()},
+                      {"sent", side.sent},
+                      {"received", side.received},
+                      {"counted_failures", side.counted_failures},
+                      {"silent_drops", side.silent_drops},
+                      {"errors", side.errors}};
+  if (side.name == "kordon") j["backpressure_waits"] = side.backpressure_waits;
+  return j;
+}
+
+void PrintUsage(std::FILE* out) {
+  std::fprintf(out,
+      "usage: bus_bench [options]\n"
+      "  Messages per second and p50/p99 latency through the Kordon host bus for 100-byte\n"
+      "  bodies, beside raw libzmq (PUB -> XSUB/XPUB proxy -> SUB) measured in the same run.\n"
+      "options:\n"
+      "  --messages N        messages per throughput run (default 200000)\n"
+      "  --repeat N          throughput runs per side; the median is reported (default 3)\n"
+      "  --paced-rate N      messages per second of the latency run (default 10000)\n"
+      "  --paced-seconds S   length of the latency run (default 1.0)\n"
+      "  --min-ratio X       also exit 3 when kordon/raw is below X (default: not checked)\n"
+      "  --egress            bind the host's TCP egress too (no subscriber on it)\n"
+      "  --only raw|kordon   measure one side only (for profiling)\n"
+      "  --log-level LEVEL   the host's log level on stderr (default error)\n"
+      "  --json              print the figures as one JSON object\n"
+      "exit status: 0; 1 a message was lost silently or a run failed; 2 usage; 3 below --min-ratio\n");
+}
+
+// Parses argv; nullopt (after a message) on a usage error.
+std::optional<Options> ParseOptions(int argc, char** argv, bool* help) {
+  Options o;
+  auto number = [](const char* text, double* out) {
+    char* end = nullptr;
+    *out = std::strtod(text, &end);
+    return end != text && *end == '\0' && std::isfinite(*out);
+  };
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    const char* option = argv[i];
+    auto value = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
+    double v = 0;
+    if (a == "--help" || a == "-h") {
+      *help = true;
+      return o;
+    } else if (a == "--json") {
+      o.json = true;
+    } else if (a == "--egress") {
+      o.egress = true;
+    } else if (a == "--messages" || a == "--repeat" || a == "--paced-rate") {
+      const char* t = value();
+      if (t == nullptr || !number(t, &v) || v < 1 || v != std::floor(v)) {
+        std::fprintf(stderr, "bus_bench: %s needs a whole number >= 1\n", option);
+        return std::nullopt;
+      }
+      if (a == "--messages") o.messages = static_cast<uint64_t>(v);
+      else if (a == "--repeat") o.repeat = static_cast<int>(std::min(v, 100.0));
+      else o.paced_rate = static_cast<uint64_t>(v);
+    } else if (a == "--paced-seconds" || a == "--min-ratio") {
+      const char* t = value();
+      if (t == nullptr || !number(t, &v) || v < 0) {
+        std::fprintf(stderr, "bus_bench: %s needs a number >= 0\n", option);
+        return std::nullopt;
+      }
+      if (a == "--paced-seconds") o.paced_seconds = v;
+      else o.min_ratio = v;
+    } else if (a == "--only") {
+      const char* t = value();
+      if (t == nullptr || (std::string_view(t) != "raw" && std::string_view(t) != "kordon")) {
+        std::fprintf(stderr, "bus_bench: --only takes raw or kordon\n");
+        return std::nullopt;
+      }
+      o.only = t;
+    } else if (a == "--log-level") {
+      const char* t = value();
+      if (t == nullptr || !kordon::host::IsValidLogLevel(t)) {
+        std::fprintf(stderr, "bus_bench: --log-level takes trace, debug, info, warn, error or off\n");
+        return std::nullopt;
+      }
+      o.log_level = t;
+    } else {
+      std::fprintf(stderr, "bus_bench: unknown option '%s'\n", argv[i]);
+      PrintUsage(stderr);
+      return std::nullopt;
+    }
+  }
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool help = false;
+  std::optional<Options> parsed = ParseOptions(argc, argv, &help);
+  if (!parsed) return 2;
+  if (help) {
+    PrintUsage(stdout);
+    return 0;
+  }
+  const Options& o = *parsed;
+  spdlog::set_level(spdlog::level::from_str(o.log_level));
+
+  const bool do_raw = o.only != "kordon";
+  const bool do_kordon = o.only != "raw";
+  const Load paced{std::max<uint64_t>(1, static_cast<uint64_t>(o.paced_seconds * static_cast<double>(o.paced_rate))),
+                   o.paced_rate};
+  const Load flat{o.messages, 0};
+
+  Side raw{"raw"}, kordon{"kordon"};
+  // Latency first, at a pace both paths sustain; then throughput, alternating the sides so
+  // that a slow spell of the machine does not fall on one side only.
+  if (o.paced_seconds > 0) {
+    if (do_raw) raw.paced = RunRaw(paced, true);
+    if (do_kordon) kordon.paced = RunKordon(paced, true, o.egress);
+  }
+  for (int i = 0; i < o.repeat; ++i) {
+    if (do_raw) raw.throughput.push_back(RunRaw(flat, false));
+    if (do_kordon) kordon.throughput.push_back(RunKordon(flat, false, o.egress));
+  }
+  Summarize(raw);
+  Summarize(kordon);
+
+  const bool have_ratio = do_raw && do_kordon && raw.median_msgs_per_s > 0;
+  const double ratio = have_ratio ? kordon.median_msgs_per_s / raw.median_msgs_per_s : 0;
+  const bool failed = !raw.errors.empty() || !kordon.errors.empty() || raw.silent_drops > 0 ||
+                      kordon.silent_drops > 0;
+
+  if (o.json) {
+    nlohmann::json j = {{"benchmark", "bus_bench"},
+                        {"body_bytes", kBodyBytes},
+                        {"messages", o.messages},
+                        {"repeat", o.repeat},
+                        {"paced_rate", o.paced_rate},
+                        {"paced_seconds", o.paced_seconds},
+                        {"egress", o.egress},
+                        {"goal_ratio", kGoalRatio},
+                        {"silent_drops", kordon.silent_drops}};
+    if (do_raw) j["raw"] = SideJson(raw);
+    if (do_kordon) j["kordon"] = SideJson(kordon);
+    j["ratio"] = have_ratio ? nlohmann::json(std::round(ratio * 1000) / 1000) : nlohmann::json(nullptr);
+    if (o.min_ratio) j["min_ratio"] = *o.min_ratio;
+    j["ok"] = !failed;
+    std::printf("%s\n", j.dump(2).c_str());
+  } else {
+    std::printf("bus_bench: %zu-byte bodies, %llu messages, median of %d; latency at %llu msg/s for %.1f s%s\n",
+                kBodyBytes, static_cast<unsigned long long>(o.messages), o.repeat,
+                static_cast<unsigned long long>(o.paced_rate), o.paced_seconds,
+                o.egress ? "; TCP egress bound" : "");
+    std::printf("                     %10s %9s %9s %9s %7s\n", "msgs/s", "p50 us", "p99 us", "max us", "drops");
+    auto row = [](const char* label, const Side& s) {
+      std::printf("%-20s %10.0f %9.1f %9.1f %9.1f %7llu\n", label, s.median_msgs_per_s, s.p50_us,
+                  s.p99_us, s.max_us, static_cast<unsigned long long>(s.silent_drops));
+    };
+    if (do_raw) row("raw libzmq proxy", raw);
+    if (do_kordon) row("kordon bus", kordon);
+    auto runs = [](const Side& s) {
+      std::string out;
+      for (const RunResult& r : s.throughput) out += fmt::format(" {:.0f}", r.msgs_per_s);
+      return out;
+    };
+    if (do_raw) std::printf("raw runs (msgs/s):%s\n", runs(raw).c_str());
+    if (do_kordon) {
+      std::printf("kordon runs (msgs/s):%s\n", runs(kordon).c_str());
+      std::printf("kordon counted: %llu publish refusals/drops reported by the host, %llu backpressure waits\n",
+                  static_cast<unsigned long long>(kordon.counted_failures),
+                  static_cast<unsigned long long>(kordon.backpressure_waits));
+    }
+    if (have_ratio) std::printf("ratio kordon/raw: %.2f (goal >= %.2f)\n", ratio, kGoalRatio);
+    if (do_kordon) std::printf("silent drops: %llu\n", static_cast<unsigned long long>(kordon.silent_drops));
+    if (do_raw && raw.silent_drops > 0)
+      std::printf("baseline lost %llu messages silently: its figure is not comparable\n",
+                  static_cast<unsigned long long>(raw.silent_drops));
+  }
+  for (const std::string& e : raw.errors) std::fprintf(stderr, "bus_bench: %s\n", e.c_str());
+  for (const std::string& e : kordon.errors) std::fprintf(stderr, "bus_bench: %s\n", e.c_str());
+  if (failed) return 1;
+  if (o.min_ratio && have_ratio && ratio < *o.min_ratio) {
+    std::fprintf(stderr, "bus_bench: ratio %.2f is below --min-ratio %.2f\n", ratio, *o.min_ratio);
+    return 3;
+  }
+  return 0;
+}

@@ -1,0 +1,244 @@
+#include "host_harness.h"
+
+#include <signal.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <stdexcept>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+namespace kordon::testing {
+
+std::string HostBinary() { return std::string(KORDON_BIN_DIR) + "/kordon-host"; }
+std::string ToolBinary() { return std::string(KORDON_BIN_DIR) + "/kordon"; }
+std::string TestPlugin(const std::string& stem) { return std::string(KORDON_TEST_PLUGIN_DIR) + "/" + stem + ".so"; }
+std::string SitePlugin(const std::string& stem) { return std::string(KORDON_PLUGIN_DIR) + "/" + stem + ".so"; }
+std::string IntegrationPlugin(const std::string& stem) {
+  return std::string(KORDON_INTEGRATION_PLUGIN_DIR) + "/" + stem + ".so";
+}
+std::string SourcePath(const std::string& relative) { return std::string(KORDON_SOURCE_DIR) + "/" + relative; }
+
+// ---------------------------------------------------------------------------------------------
+
+TempDir::TempDir() {
+  char pattern[] = "/tmp/kordon-integ-XXXXXX";
+  if (mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
+  path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  const char* keep = getenv("KORDON_KEEP_TEST_DIRS");
+  if (keep != nullptr && std::string(keep) == "1") return;
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  if (!out) throw std::runtime_error("cannot write " + path);
+}
+
+std::string HostSection(const TempDir& dir, const std::string& extra) {
+  return "[host]\n"
+         "name = integ\n"
+         "bus.ingress = tcp://127.0.0.1:*\n"
+         "bus.egress = tcp://127.0.0.1:*\n"
+         "ready_file = " + dir.File("ready.json") + "\n" + extra + "\n";
+}
+
+// ---------------------------------------------------------------------------------------------
+
+std::optional<ReadyInfo> ReadReadyFile(const std::string& path) {
+  std::string text = ReadFileOrEmpty(path);
+  if (text.empty()) return std::nullopt;
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  try {
+    ReadyInfo r;
+    r.pid = j.at("pid").get<int64_t>();
+    r.ingress = j.at("ingress").get<std::string>();
+    r.egress = j.at("egress").get<std::string>();
+    r.instances = j.at("instances").get<std::vector<std::string>>();
+    return r;
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+}
+
+HostProcess::HostProcess(const TempDir& dir, const std::string& config_text,
+                         const std::string& config_name)
+    : config_path_(dir.File(config_name)), ready_path_(dir.File("ready.json")),
+      log_path_(dir.File("host.log")) {
+  WriteFile(config_path_, config_text);
+  child_ = ChildProcess::Spawn({HostBinary(), "--config", config_path_}, log_path_, log_path_,
+                               &spawn_error_);
+}
+
+bool HostProcess::WaitReady(std::chrono::milliseconds timeout, std::string* why) {
+  if (!child_) {
+    *why = "kordon-host did not start: " + spawn_error_;
+    return false;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (auto r = ReadReadyFile(ready_path_)) {
+      ready_ = *r;
+      return true;
+    }
+    if (auto s = child_->Poll()) {
+      *why = "kordon-host ended (" + s->ToString() + ") before writing its ready file; log:\n" + Log();
+      return false;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      *why = "no ready file after " + std::to_string(timeout.count()) + " ms; log:\n" + Log();
+      child_->Kill();
+      return false;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+}
+
+std::optional<ExitStatus> HostProcess::StopWith(int signal, std::chrono::milliseconds timeout) {
+  if (!child_) return std::nullopt;
+  if (auto s = child_->Poll()) return s;  // already gone: let the caller see how
+  child_->Signal(signal);
+  if (auto s = child_->WaitFor(timeout)) return s;
+  child_->Kill();
+  return std::nullopt;
+}
+
+bool HostProcess::WaitForLog(const std::string& text, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (Contains(Log(), text)) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(10ms);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+std::unique_ptr<host::BusClient> ConnectClient(const ReadyInfo& ready,
+                                               const std::vector<std::string>& prefixes,
+                                               std::string* why, const std::string& source) {
+  auto client = std::make_unique<host::BusClient>(source);
+  client->Subscribe("client.sync");
+  for (const std::string& p : prefixes) client->Subscribe(p);
+  if (host::Status s = client->ConnectEgress(ready.egress); !s.ok()) {
+    *why = s.ToString();
+    return nullptr;
+  }
+  if (host::Status s = client->ConnectIngress(ready.ingress); !s.ok()) {
+    *why = s.ToString();
+    return nullptr;
+  }
+  if (host::Status s = client->WaitUntilLive(5s); !s.ok()) {
+    *why = s.ToString();
+    return nullptr;
+  }
+  return client;
+}
+
+std::optional<host::BusMessage> ReceiveTopic(
+    host::BusClient& client, const std::string& topic, std::chrono::milliseconds timeout,
+    const std::function<bool(const host::BusMessage&)>& accept,
+    std::vector<host::BusMessage>* skipped) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return std::nullopt;
+    auto m = client.Receive(left);
+    if (!m) return std::nullopt;
+    if (m->topic == topic && (!accept || accept(*m))) return m;
+    if (skipped != nullptr && m->topic != "client.sync") skipped->push_back(std::move(*m));
+  }
+}
+
+std::vector<host::BusMessage> ReceiveFor(host::BusClient& client, std::chrono::milliseconds duration) {
+  std::vector<host::BusMessage> out;
+  const auto deadline = std::chrono::steady_clock::now() + duration;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return out;
+    auto m = client.Receive(left);
+    if (!m) return out;
+    if (m->topic != "client.sync") out.push_back(std::move(*m));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    out.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+bool Contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+int LineOf(const std::string& text, const std::string& needle) {
+  std::vector<std::string> lines = Lines(text);
+  for (size_t i = 0; i < lines.size(); ++i)
+    if (Contains(lines[i], needle)) return static_cast<int>(i + 1);
+  return 0;
+}
+
+std::map<std::string, InstanceStatsLine> ParseInstanceStats(const std::string& log) {
+  static const std::regex kLine(
+      R"(([a-z0-9_-]+): received (\d+), published (\d+), handler errors (\d+), publish failures (\d+), )"
+      R"(not delivered after stop (\d+), dropped before start (\d+), timers (\d+), requests (\d+) \(timed out (\d+)\))");
+  std::map<std::string, InstanceStatsLine> out;
+  std::vector<std::string> lines = Lines(log);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    std::smatch m;
+    if (!std::regex_search(lines[i], m, kLine)) continue;
+    InstanceStatsLine s;
+    s.instance = m[1];
+    s.received = std::stoull(m[2]);
+    s.published = std::stoull(m[3]);
+    s.handler_errors = std::stoull(m[4]);
+    s.publish_failures = std::stoull(m[5]);
+    s.not_delivered_after_stop = std::stoull(m[6]);
+    s.dropped_before_start = std::stoull(m[7]);
+    s.timers = std::stoull(m[8]);
+    s.requests = std::stoull(m[9]);
+    s.timed_out = std::stoull(m[10]);
+    s.line_index = i;
+    out[s.instance] = s;
+  }
+  return out;
+}
+
+std::optional<BusStatsLine> ParseBusStats(const std::string& log) {
+  static const std::regex kLine(
+      R"(bus: forwarded (\d+), external accepted (\d+), external rejected (\d+), egress overflow (\d+), )"
+      R"(backpressure waits (\d+))");
+  std::optional<BusStatsLine> out;
+  for (const std::string& line : Lines(log)) {
+    std::smatch m;
+    if (!std::regex_search(line, m, kLine)) continue;
+    BusStatsLine b;
+    b.forwarded = std::stoull(m[1]);
+    b.external_accepted = std::stoull(m[2]);
+    b.external_rejected = std::stoull(m[3]);
+    b.egress_overflow = std::stoull(m[4]);
+    b.backpressure_waits = std::stoull(m[5]);
+    out = b;
+  }
+  return out;
+}
+
+}  // namespace kordon::testing
