@@ -140,7 +140,12 @@ std::optional<BusMessage> BusClient::Receive(std::chrono::milliseconds timeout) 
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() < 0) left = std::chrono::milliseconds(0);
     zmq::pollitem_t item{sub_.handle(), 0, ZMQ_POLLIN, 0};
-    if (zmq::poll(&item, 1, left) <= 0) return std::nullopt;
+    try {
+      if (zmq::poll(&item, 1, left) <= 0) return std::nullopt;
+    } catch (const zmq::error_t& e) {
+      if (e.num() == EINTR) return std::nullopt;  // a signal: let the caller look at its flags
+      throw;
+    }
     std::vector<zmq::message_t> parts;
     do {
       zmq::message_t m;

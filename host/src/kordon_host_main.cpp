@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include <boost/program_options.hpp>
@@ -47,7 +48,8 @@ int main(int argc, char** argv) {
     ("version", "print the host version and the plugin ABI it speaks")
     ("config,c", po::value<std::string>(), "the site configuration file (INI)")
     ("check", "load and validate the configuration and every plugin, print what was found, exit")
-    ("log-level", po::value<std::string>(), "trace, debug, info, warn, error or off (overrides [host] log_level)");
+    ("log-level", po::value<std::string>(), "trace, debug, info, warn, error or off (overrides [host] log_level)")
+    ("ready-file", po::value<std::string>(), "write this JSON file (pid, endpoints) once running (overrides [host] ready_file)");
   // clang-format on
   po::variables_map vm;
   try {
@@ -86,6 +88,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   SetUpLogging(level.empty() ? config->log_level : level);
+  if (vm.count("ready-file")) {
+    // Relative to the working directory, like any command-line path.
+    config->ready_file = std::filesystem::absolute(vm["ready-file"].as<std::string>()).string();
+  }
 
   // Signals are taken synchronously by the main thread; every thread started later inherits
   // the mask, so none of them is interrupted.

@@ -17,6 +17,18 @@ TEST_CASE("kordon-host --version prints the host version and the plugin ABI") {
   CHECK(Contains(r.out, "plugin ABI 1.0"));
 }
 
+TEST_CASE("kordon-host without --config, or with a bad --log-level, exits 1") {
+  TempDir dir;
+  RunResult none = RunProgram({HostBinary()}, dir.path());
+  INFO(none.Describe());
+  CHECK(none.status.ExitedWith(1));
+  CHECK(Contains(none.err, "--config FILE is required"));
+  RunResult level = RunProgram({HostBinary(), "--config", dir.File("x.ini"), "--log-level", "loud"}, dir.path());
+  INFO(level.Describe());
+  CHECK(level.status.ExitedWith(1));
+  CHECK(Contains(level.err, "'loud'"));
+}
+
 TEST_CASE("kordon-host --config with a missing file exits 1 naming the file") {
   TempDir dir;
   const std::string missing = dir.File("no-such-site.ini");

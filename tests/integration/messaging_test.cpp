@@ -122,7 +122,9 @@ TEST_CASE("a C plugin answers pings, ticks and answers requests from outside") {
 
 TEST_CASE("a plugin asks another plugin's service and gets the answer") {
   Site site;
-  REQUIRE_MESSAGE(site.Start(PluginSection("probe", TestPlugin("test_cpp_probe")) +
+  // test_cpp_probe's default subscription "test.probe" covers its own test.probe.seen (see the
+  // "test-plugins" suite); a narrower one keeps it from feeding itself here.
+  REQUIRE_MESSAGE(site.Start(PluginSection("probe", TestPlugin("test_cpp_probe"), "subscribe = test.probe.in") +
                                  PluginSection("asker", TestPlugin("test_c_echo"), "request_service = probe"),
                              {"test"}),
                   site.why);
@@ -205,7 +207,8 @@ TEST_SUITE("malformed") {
 
 TEST_CASE("malformed frames from outside are rejected, announced and counted; the host stays up") {
   Site site;
-  REQUIRE_MESSAGE(site.Start(PluginSection("echo", TestPlugin("test_c_echo")), {"test", "bus.frame.rejected"}),
+  REQUIRE_MESSAGE(site.Start(PluginSection("echo", TestPlugin("test_c_echo")), {"test", "bus.frame.rejected"},
+                             "bus.max_body_bytes = 1024"),
                   site.why);
   host::BusClient& client = *site.client;
 
@@ -214,6 +217,8 @@ TEST_CASE("malformed frames from outside are rejected, announced and counted; th
   e.time_us = host::NowMicros();
   e.source = "integration-test";
   const std::string envelope = host::EncodeEnvelope(e);
+  host::Envelope unknown_flags = e;
+  unknown_flags.flags = 0x4;
   std::string wrong_magic = envelope;
   wrong_magic[0] = 'X';
   const std::string body = R"({"ok":true})";
@@ -232,6 +237,10 @@ TEST_CASE("malformed frames from outside are rejected, announced and counted; th
       {"body not JSON", {"test.ping", envelope, "plate=01KG123ABC"}, "JSON"},
       {"body a JSON array", {"test.ping", envelope, R"([{"ok":true}])"}, "JSON object"},
       {"invalid UTF-8 in body", {"test.ping", envelope, "{\"name\":\"\xC3\x28\xFF\"}"}, "UTF-8"},
+      {"reserved topic", {"$ctl.marker", envelope, body}, "reserved"},
+      {"unknown envelope flags", {"test.ping", host::EncodeEnvelope(unknown_flags), body}, "unknown bits"},
+      {"body over bus.max_body_bytes", {"test.ping", envelope, R"({"pad":")" + std::string(1500, 'x') + R"("})"},
+       "more than the limit of 1024"},
   };
   for (size_t i = 0; i < bad.size(); ++i) {
     CAPTURE(bad[i].what);
@@ -270,6 +279,65 @@ TEST_CASE("malformed frames from outside are rejected, announced and counted; th
 }
 
 }  // TEST_SUITE("malformed")
+
+TEST_SUITE("malformed-oversize") {
+
+// bus.h promises that a bad frame from outside is "counted, logged, answered with a
+// bus.frame.rejected event and dropped". A frame larger than bus.max_body_bytes + 4096 is
+// refused by ZeroMQ itself (ZMQ_MAXMSGSIZE on the ingress socket), which closes the client's
+// connection instead.
+TEST_CASE("a frame far over bus.max_body_bytes is rejected visibly, and the client's next message arrives") {
+  Site site;
+  REQUIRE_MESSAGE(site.Start(PluginSection("echo", TestPlugin("test_c_echo")), {"test", "bus.frame.rejected"},
+                             "bus.max_body_bytes = 1024"),
+                  site.why);
+  host::Envelope e;
+  e.id = host::NewMessageId();
+  e.time_us = host::NowMicros();
+  e.source = "integration-test";
+  const std::string huge = R"({"pad":")" + std::string(20000, 'x') + R"("})";
+  REQUIRE(site.client->SendRaw({"test.ping", host::EncodeEnvelope(e), huge}).ok());
+  REQUIRE(site.client->Publish("test.ping", R"({"after":"oversize"})").ok());
+  std::vector<BusMessage> got = ReceiveFor(*site.client, 2000ms);
+  int rejected = 0, pongs = 0;
+  for (const BusMessage& m : got) {
+    rejected += m.topic == "bus.frame.rejected";
+    pongs += m.topic == "test.pong" && m.body == R"({"after":"oversize"})";
+  }
+  CHECK(site.host->child().running());
+  CHECK(rejected == 1);
+  CHECK(pongs == 1);
+  // Once ZeroMQ has reconnected, the same client gets through again.
+  REQUIRE(site.client->Publish("test.ping", R"({"later":true})").ok());
+  CHECK(ReceiveTopic(*site.client, "test.pong", 5s).has_value());
+  std::string how;
+  CHECK_MESSAGE(site.Stop(&how), how);
+  auto bus = ParseBusStats(site.host->Log());
+  REQUIRE(bus.has_value());
+  CHECK(bus->external_rejected == 1);
+}
+
+}  // TEST_SUITE("malformed-oversize")
+
+TEST_SUITE("test-plugins") {
+
+// test_cpp_probe.cpp promises one test.probe.seen per message it receives. Its descriptor
+// subscribes to "test.probe", which also covers the "test.probe.seen" it publishes, so each
+// answer is delivered back to it and answered again, without end.
+TEST_CASE("test_cpp_probe with its default subscription answers one message with one test.probe.seen") {
+  Site site;
+  REQUIRE_MESSAGE(site.Start(PluginSection("probe", TestPlugin("test_cpp_probe")), {"test"}), site.why);
+  REQUIRE(site.client->Publish("test.probe", R"({"once":true})").ok());
+  std::vector<BusMessage> got = ReceiveFor(*site.client, 500ms);
+  int seen = 0;
+  for (const BusMessage& m : got) seen += m.topic == "test.probe.seen";
+  CHECK(seen == 1);
+  std::string how;
+  CHECK_MESSAGE(site.Stop(&how), how);
+  CHECK(ParseInstanceStats(site.host->Log())["probe"].received == 1);
+}
+
+}  // TEST_SUITE("test-plugins")
 
 }  // namespace
 }  // namespace kordon::testing

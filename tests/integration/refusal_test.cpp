@@ -90,6 +90,15 @@ TEST_CASE("kordon-host --check reports every instance, not only the first refusa
   }
   CHECK(Contains(run.out, config + ": " + std::to_string(refusals.size() + 2) + " instance(s), " +
                               std::to_string(refusals.size()) + " refused"));
+
+  // The same site without the broken ones passes the check.
+  WriteFile(config, "[host]\nname = check\n" + PluginSection("good", TestPlugin("test_c_echo")) +
+                        PluginSection("off", TestPlugin("test_no_entry"), "enabled = false"));
+  RunResult clean = RunProgram({HostBinary(), "--check", "--config", config}, dir.path());
+  INFO(clean.Describe());
+  CHECK(clean.status.ExitedWith(0));
+  CHECK(Contains(clean.out, config + ": 2 instance(s), 0 refused"));
+  CHECK_FALSE(Contains(clean.out, "REFUSED"));
 }
 
 TEST_CASE("kordon plugin info refuses each broken plugin with exit 2 and the cause on stderr") {
@@ -240,7 +249,7 @@ TEST_CASE("on_plugin_error = skip: instances whose create fails are left out, th
                             PluginSection("failing-c", TestPlugin("test_c_echo"), "fail_create = 1") +
                             PluginSection("good", TestPlugin("test_c_echo")) +
                             PluginSection("failing-cpp", TestPlugin("test_cpp_probe"), "throw_in_create = 1") +
-                            PluginSection("probe", TestPlugin("test_cpp_probe")));
+                            PluginSection("probe", TestPlugin("test_cpp_probe"), "subscribe = test.probe.in"));
   std::string why;
   REQUIRE_MESSAGE(host.WaitReady(10s, &why), why);
   CHECK(host.ready().instances == std::vector<std::string>{"good", "probe"});
@@ -253,11 +262,11 @@ TEST_CASE("on_plugin_error = skip: instances whose create fails are left out, th
   auto pong = ReceiveTopic(*client, "test.pong", 5s);
   REQUIRE_MESSAGE(pong.has_value(), host.Log());
   CHECK(pong->envelope.source == "good");
-  REQUIRE(client->Publish("test.probe", R"({"k":3})").ok());
+  REQUIRE(client->Publish("test.probe.in", R"({"k":3})").ok());
   auto seen = ReceiveTopic(*client, "test.probe.seen", 5s);
   REQUIRE_MESSAGE(seen.has_value(), host.Log());
   CHECK(seen->envelope.source == "probe");
-  CHECK(nlohmann::json::parse(seen->body) == nlohmann::json({{"n", 1}, {"topic", "test.probe"}}));
+  CHECK(nlohmann::json::parse(seen->body) == nlohmann::json({{"n", 1}, {"topic", "test.probe.in"}}));
 
   auto exit = host.StopWith(SIGTERM);
   INFO(host.Log());

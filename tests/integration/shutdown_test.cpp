@@ -101,6 +101,32 @@ TEST_CASE("SIGTERM and SIGINT stop the host cleanly and every accepted message i
   }
 }
 
+TEST_CASE("the producer stops first: a consumer with a backlog gets all of it before it stops") {
+  // integ_slow takes 2 ms a message against the producer's one per ms, so at SIGTERM hundreds
+  // of ticks wait for it. Stopped in the wrong order (consumer first), it would drop them as
+  // "not delivered after stop".
+  TempDir dir;
+  const std::string config = HostSection(dir) +
+                             PluginSection("consumer", IntegrationPlugin("integ_slow"), "delay_ms = 2") +
+                             PluginSection("producer", TestPlugin("test_c_echo"), "tick_ms = 1");
+  ShutdownRun run = RunAndStop(dir, config, SIGTERM, 1000ms);
+  INFO(run.log);
+  REQUIRE(run.status.has_value());
+  CHECK(run.status->ExitedWith(0));
+  CHECK(run.took < 8s);
+  auto stats = ParseInstanceStats(run.log);
+  REQUIRE(stats.count("consumer") == 1);
+  REQUIRE(stats.count("producer") == 1);
+  CHECK(stats["producer"].published >= 100);
+  CHECK(stats["producer"].publish_failures == 0);
+  CHECK(stats["consumer"].received == stats["producer"].published);
+  CHECK(stats["consumer"].not_delivered_after_stop == 0);
+}
+
+}  // TEST_SUITE("shutdown")
+
+TEST_SUITE("shutdown-stop-error") {
+
 TEST_CASE("a plugin whose stop reports an error does not make the host report a stuck plugin") {
   TempDir dir;
   ShutdownRun run = RunAndStop(
@@ -115,7 +141,7 @@ TEST_CASE("a plugin whose stop reports an error does not make the host report a 
   CHECK_FALSE(Contains(run.log, "stuck"));
 }
 
-}  // TEST_SUITE("shutdown")
+}  // TEST_SUITE("shutdown-stop-error")
 
 TEST_SUITE("shutdown-log") {
 

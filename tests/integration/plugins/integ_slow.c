@@ -7,6 +7,7 @@
  *    a subscriber that cannot keep up, to put the bus under backpressure.
  *  - `stop_status = failed`: stop returns KORDON_E_FAILED (after doing its work), the way a
  *    device driver reports that it could not close its device cleanly.
+ *  - `stop_delay_ms`: stop takes that long (at most 60000): a driver stuck closing its device.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -19,14 +20,23 @@
 
 typedef struct slow_instance {
   uint64_t delay_ms;
+  uint64_t stop_delay_ms;
   int fail_stop;
 } slow_instance;
+
+static void slow_sleep(uint64_t ms) {
+  struct timespec ts;
+  ts.tv_sec = (time_t)(ms / 1000u);
+  ts.tv_nsec = (long)(ms % 1000u) * 1000000L;
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
 
 static uint64_t slow_parse(const char* text) {
   uint64_t v = 0;
   if (text == NULL) return 0;
-  for (; *text >= '0' && *text <= '9' && v < 60000u; ++text) v = v * 10u + (uint64_t)(*text - '0');
-  return v;
+  for (; *text >= '0' && *text <= '9' && v <= 60000u; ++text) v = v * 10u + (uint64_t)(*text - '0');
+  return v > 60000u ? 60000u : v;
 }
 
 static kordon_status slow_create(const kordon_instance_info* info, void** out_instance) {
@@ -36,6 +46,7 @@ static kordon_status slow_create(const kordon_instance_info* info, void** out_in
   self = (slow_instance*)malloc(sizeof *self);
   if (self == NULL) return KORDON_E_NO_MEMORY;
   self->delay_ms = slow_parse(info->host->config_get(info->context, "delay_ms"));
+  self->stop_delay_ms = slow_parse(info->host->config_get(info->context, "stop_delay_ms"));
   stop_status = info->host->config_get(info->context, "stop_status");
   self->fail_stop = stop_status != NULL && strcmp(stop_status, "failed") == 0;
   *out_instance = self;
@@ -49,19 +60,14 @@ static kordon_status slow_start(void* instance) {
 
 static kordon_status slow_stop(void* instance) {
   slow_instance* self = (slow_instance*)instance;
+  if (self->stop_delay_ms > 0) slow_sleep(self->stop_delay_ms);
   return self->fail_stop ? KORDON_E_FAILED : KORDON_OK;
 }
 
 static kordon_status slow_handle_message(void* instance, const kordon_message* message) {
   slow_instance* self = (slow_instance*)instance;
   (void)message;
-  if (self->delay_ms > 0) {
-    struct timespec ts;
-    ts.tv_sec = (time_t)(self->delay_ms / 1000u);
-    ts.tv_nsec = (long)(self->delay_ms % 1000u) * 1000000L;
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-  }
+  if (self->delay_ms > 0) slow_sleep(self->delay_ms);
   return KORDON_OK;
 }
 

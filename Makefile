@@ -1,0 +1,48 @@
+# Kordon: the two commands a newcomer runs.
+#
+#   make demo    install what is missing, build, start a simulated checkpoint, show its bus
+#   make test    install what is missing, build, run every test
+#
+# Other targets: make build | make bench | make clean | make deps
+# Variables:     BUILD_TYPE=Debug|Release|RelWithDebInfo   SANITIZE=address,undefined | thread
+#                JOBS=N (parallel build and test jobs, default: number of cores)
+
+BUILD_TYPE ?= RelWithDebInfo
+SANITIZE   ?=
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+
+ifeq ($(SANITIZE),)
+BUILD_DIR  ?= build
+else
+BUILD_DIR  ?= build-$(subst $(comma),-,$(SANITIZE))
+endif
+comma := ,
+
+CMAKE_FLAGS := -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DKORDON_SANITIZE=$(SANITIZE)
+
+.PHONY: all deps configure build test demo bench clean
+
+all: build
+
+deps:
+	@.ci/install-deps
+
+configure: deps
+	cmake -S . -B $(BUILD_DIR) $(CMAKE_FLAGS)
+
+build: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600
+
+# The demo needs only the programs and the demo plugins, not the tests.
+demo: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target kordon-host kordon plate-sim logger
+	@BUILD_DIR=$(BUILD_DIR) config/run-demo
+
+bench: build
+	$(BUILD_DIR)/tests/bin/bus_bench
+
+clean:
+	rm -rf build build-*
