@@ -18,6 +18,38 @@ namespace {
 constexpr char kControlPrefix[] = "$ctl.";
 constexpr int kBatch = 64;
 
+// A kordon_message over a decoded envelope. Owns the NUL-terminated strings the C struct
+// points to (the body goes into the caller's reusable buffer); valid while it lives.
+class CMessage {
+ public:
+  CMessage(std::string_view topic, const Envelope& e, std::string_view body, std::string* body_buffer)
+      : topic_(topic), id_(IdToHex(e.id)),
+        correlation_(IsZeroId(e.correlation_id) ? std::string() : IdToHex(e.correlation_id)) {
+    body_buffer->assign(body);
+    m_.struct_size = sizeof(m_);
+    m_.topic = topic_.c_str();
+    m_.id = id_.c_str();
+    m_.time_us = e.time_us;
+    m_.source = e.source.c_str();
+    m_.lane = e.lane.c_str();
+    m_.crossing_id = e.crossing_id.c_str();
+    m_.schema = e.schema.empty() ? m_.topic : e.schema.c_str();
+    m_.schema_version = e.schema_version;
+    m_.body = body_buffer->c_str();
+    m_.body_size = body_buffer->size();
+    m_.reply_to = e.reply_to.c_str();
+    m_.correlation_id = correlation_.c_str();
+    m_.flags = e.flags;
+  }
+  CMessage(const CMessage&) = delete;
+  CMessage& operator=(const CMessage&) = delete;
+  const kordon_message* get() const { return &m_; }
+
+ private:
+  std::string topic_, id_, correlation_;
+  kordon_message m_{};
+};
+
 // Plugin log lines go to a line-oriented log: control characters are escaped so that a line
 // cannot forge another.
 std::string Sanitize(const char* text) {
@@ -329,31 +361,13 @@ void PluginInstance::Dispatch(std::string_view topic, std::string_view envelope_
 }
 
 void PluginInstance::Deliver(std::string_view topic, const Envelope& e, std::string_view body) {
-  std::string topic_z(topic);
-  std::string id = IdToHex(e.id);
-  std::string correlation = IsZeroId(e.correlation_id) ? std::string() : IdToHex(e.correlation_id);
-  body_buffer_.assign(body);
-  kordon_message m{};
-  m.struct_size = sizeof(m);
-  m.topic = topic_z.c_str();
-  m.id = id.c_str();
-  m.time_us = e.time_us;
-  m.source = e.source.c_str();
-  m.lane = e.lane.c_str();
-  m.crossing_id = e.crossing_id.c_str();
-  m.schema = e.schema.empty() ? m.topic : e.schema.c_str();
-  m.schema_version = e.schema_version;
-  m.body = body_buffer_.c_str();
-  m.body_size = body_buffer_.size();
-  m.reply_to = e.reply_to.c_str();
-  m.correlation_id = correlation.c_str();
-  m.flags = e.flags;
+  CMessage m(topic, e, body, &body_buffer_);
   stats_.received.fetch_add(1, std::memory_order_relaxed);
-  kordon_status rc = library_->descriptor().handle_message(plugin_instance_, &m);
+  kordon_status rc = library_->descriptor().handle_message(plugin_instance_, m.get());
   if (rc != KORDON_OK) {
     uint64_t n = stats_.handler_errors.fetch_add(1, std::memory_order_relaxed) + 1;
     handler_fail_log_.Log(spdlog::level::warn, fmt::format(
-        "[{}] handle_message for '{}' (id {}) returned {} ({} so far)", config_.name, topic, id,
+        "[{}] handle_message for '{}' (id {}) returned {} ({} so far)", config_.name, topic, m.get()->id,
         kordon_status_name(rc), n));
   }
 }
@@ -373,25 +387,9 @@ void PluginInstance::HandleReply(const Envelope& e, std::string_view topic, std:
     pending = std::move(it->second);
     pending_.erase(it);
   }
-  std::string topic_z(topic), id = IdToHex(e.id);
-  body_buffer_.assign(body);
-  kordon_message m{};
-  m.struct_size = sizeof(m);
-  m.topic = topic_z.c_str();
-  m.id = id.c_str();
-  m.time_us = e.time_us;
-  m.source = e.source.c_str();
-  m.lane = e.lane.c_str();
-  m.crossing_id = e.crossing_id.c_str();
-  m.schema = e.schema.empty() ? m.topic : e.schema.c_str();
-  m.schema_version = e.schema_version;
-  m.body = body_buffer_.c_str();
-  m.body_size = body_buffer_.size();
-  m.reply_to = "";
-  m.correlation_id = key.c_str();
-  m.flags = e.flags;
+  CMessage m(topic, e, body, &body_buffer_);
   kordon_status status = (e.flags & kFlagErrorReply) ? KORDON_E_FAILED : KORDON_OK;
-  pending.fn(plugin_instance_, status, &m, pending.user_data);
+  pending.fn(plugin_instance_, status, m.get(), pending.user_data);
 }
 
 void PluginInstance::FireTimers() {
