@@ -168,25 +168,26 @@ class Host {
   }
 
   // Runs fn on the instance's thread after delay, then every interval (zero: once).
+  // Both this and CancelTimer may be called from any thread.
   Status StartTimer(std::chrono::milliseconds delay, std::chrono::milliseconds interval,
                     std::function<void()> fn, TimerId* out_id = nullptr) const {
-    auto holder = std::make_unique<TimerHolder>();
+    auto holder = std::make_shared<TimerHolder>();
     holder->fn = std::move(fn);
     holder->once = interval.count() == 0;
-    holder->state = state_;
-    TimerHolder* raw = holder.get();
     uint64_t id = 0;
+    // Held across timer_start so that the timer cannot fire before it is registered here.
     std::lock_guard<std::mutex> lock(state_->mutex);
     kordon_status rc = api_->timer_start(context_, static_cast<uint64_t>(delay.count()),
                                          static_cast<uint64_t>(interval.count()), &TimerShim,
-                                         raw, &id);
+                                         state_.get(), &id);
     if (rc != KORDON_OK) return FromCode(rc, "timer_start");
-    raw->id = id;
     state_->timers.emplace(id, std::move(holder));
     if (out_id != nullptr) *out_id = id;
     return Status::Ok();
   }
 
+  // After it returns the timer's function is not started again (one already running on the
+  // instance's thread finishes).
   Status CancelTimer(TimerId id) const {
     kordon_status rc = api_->timer_cancel(context_, id);
     std::lock_guard<std::mutex> lock(state_->mutex);
@@ -223,16 +224,14 @@ class Host {
   }
 
  private:
-  struct TimerHolder;
-  struct State {
-    std::mutex mutex;
-    std::unordered_map<uint64_t, std::unique_ptr<TimerHolder>> timers;
-  };
   struct TimerHolder {
     std::function<void()> fn;
     bool once = false;
-    uint64_t id = 0;
-    std::weak_ptr<State> state;
+  };
+  // Shared by every copy of this Host; lives as long as the plugin object.
+  struct State {
+    std::mutex mutex;
+    std::unordered_map<uint64_t, std::shared_ptr<TimerHolder>> timers;  // GUARDED_BY(mutex)
   };
 
   static Status FromCode(kordon_status rc, const std::string& what) {
@@ -240,7 +239,7 @@ class Host {
     return Status::Error(rc, what + " failed");
   }
 
-  static void TimerShim(void* /*instance*/, uint64_t /*timer_id*/, void* user_data) noexcept;
+  static void TimerShim(void* instance, uint64_t timer_id, void* user_data) noexcept;
   static void ReplyShim(void* instance, kordon_status status, const kordon_message* reply,
                         void* user_data) noexcept;
 
@@ -424,18 +423,20 @@ kordon_status Entry(const kordon_host_offer* offer, const kordon_plugin_descript
 
 }  // namespace detail
 
-inline void Host::TimerShim(void*, uint64_t, void* user_data) noexcept {
-  auto* holder = static_cast<TimerHolder*>(user_data);
+inline void Host::TimerShim(void*, uint64_t timer_id, void* user_data) noexcept {
+  auto* state = static_cast<State*>(user_data);
+  std::shared_ptr<TimerHolder> holder;
+  {
+    std::lock_guard<std::mutex> lock(state->mutex);
+    auto it = state->timers.find(timer_id);
+    if (it == state->timers.end()) return;  // cancelled meanwhile
+    holder = it->second;
+    if (holder->once) state->timers.erase(it);
+  }
   try {
     holder->fn();
   } catch (...) {
     // A throwing timer handler is a plugin bug; it must not cross into the host.
-  }
-  if (holder->once) {
-    if (auto state = holder->state.lock()) {
-      std::lock_guard<std::mutex> lock(state->mutex);
-      state->timers.erase(holder->id);
-    }
   }
 }
 
