@@ -1,5 +1,6 @@
 #include "bus.h"
 
+#include <algorithm>
 #include <vector>
 
 #include <fmt/format.h>
@@ -61,9 +62,10 @@ Status Bus::Start() {
       s.set(zmq::sockopt::linger, 0);
       if (type == zmq::socket_type::pull) {
         s.set(zmq::sockopt::rcvhwm, hwm);
-        // A frame larger than the body limit plus headroom for topic and envelope is refused
-        // by ZeroMQ itself (the connection is dropped) before it takes memory.
-        s.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(config_.max_body_bytes) + 4096);
+        // Frames up to this hard limit are read and validated (an oversize body is rejected
+        // with an event like any other bad frame). Beyond it ZeroMQ drops the connection
+        // before the frame takes memory: a guard against a client that would exhaust it.
+        s.set(zmq::sockopt::maxmsgsize, std::max<int64_t>(int64_t{64} << 20, 4 * config_.max_body_bytes));
       } else {
         s.set(zmq::sockopt::sndhwm, hwm);
         s.set(zmq::sockopt::xpub_nodrop, 1);

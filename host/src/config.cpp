@@ -124,6 +124,7 @@ Status ApplyHostSection(const RawSection& section, const std::string& origin, Ho
   }
   config->plugin_path = SplitList(vm["plugin_path"].as<std::string>());
   config->ready_file = vm["ready_file"].as<std::string>();
+  config->plugin_call_timeout_ms = vm["plugin_call_timeout_ms"].as<int64_t>();
   config->bus.ingress = vm["bus.ingress"].as<std::string>();
   config->bus.egress = vm["bus.egress"].as<std::string>();
   config->bus.queue_limit = vm["bus.queue_limit"].as<int64_t>();
@@ -135,7 +136,8 @@ Status ApplyHostSection(const RawSection& section, const std::string& origin, Ho
   };
   for (const Range& r : {Range{"bus.queue_limit", config->bus.queue_limit, 10, 10'000'000},
                          Range{"bus.publish_timeout_ms", config->bus.publish_timeout_ms, 1, 600'000},
-                         Range{"bus.max_body_bytes", config->bus.max_body_bytes, 64, 64 << 20}}) {
+                         Range{"bus.max_body_bytes", config->bus.max_body_bytes, 64, 64 << 20},
+                         Range{"plugin_call_timeout_ms", config->plugin_call_timeout_ms, 100, 3'600'000}}) {
     if (r.value < r.min || r.value > r.max)
       return Status::InvalidArgument(fmt::format("{}:{}: [host] {} = {} is outside {}..{}", origin,
                                                  line_of(r.key), r.key, r.value, r.min, r.max));
@@ -209,6 +211,8 @@ po::options_description HostOptionsDescription() {
     ("plugin_path", po::value<std::string>()->default_value(""),
      "comma-separated directories searched for bare library names (relative to the file); "
      "the directory ../plugins next to the executable is searched last")
+    ("plugin_call_timeout_ms", po::value<int64_t>()->default_value(30000),
+     "a plugin's create, start, stop or destroy that takes longer is reported stuck")
     ("ready_file", po::value<std::string>()->default_value(""),
      "a file written (JSON: pid, endpoints) once every plugin has started")
     ("bus.ingress", po::value<std::string>()->default_value(bus.ingress),

@@ -44,6 +44,7 @@ struct HostConfig {
   OnPluginError on_plugin_error = OnPluginError::kStop;
   std::vector<std::string> plugin_path;  // directories searched for bare library names
   std::string ready_file;                // written once the host runs (endpoints, pid)
+  int64_t plugin_call_timeout_ms = 30000;  // create/start/stop/destroy longer than this: stuck
   BusConfig bus;
   std::vector<InstanceConfig> instances;  // in file order = start order
 };

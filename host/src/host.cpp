@@ -17,7 +17,6 @@ namespace {
 
 constexpr auto kSyncTimeout = std::chrono::seconds(10);
 constexpr auto kFlushTimeout = std::chrono::seconds(10);
-constexpr auto kStopTimeout = std::chrono::seconds(30);
 
 }  // namespace
 
@@ -98,7 +97,8 @@ Status Host::Start() {
 
   for (const LoadReport& r : reports_) {
     if (!r.loaded) continue;
-    auto instance = std::make_unique<PluginInstance>(r.library, *by_name[r.instance], *bus_, markers_);
+    auto instance = std::make_unique<PluginInstance>(r.library, *by_name[r.instance], *bus_, markers_,
+                                                     std::chrono::milliseconds(config_.plugin_call_timeout_ms));
     instance->Launch();
     // Subscriptions are live before the plugin runs any code: what earlier instances publish
     // from now on reaches it (held until its start if need be).
@@ -205,7 +205,9 @@ Status Host::Shutdown() {
   // has been handled by every instance still running.
   for (size_t i = started_; i-- > 0;) {
     PluginInstance& inst = *instances_[i];
+    spdlog::info("stopping {}", inst.name());
     Status s = inst.Stop();
+    if (s.ok()) spdlog::info("{} stopped", inst.name());
     if (!s.ok()) {
       spdlog::error("{}", s.message());
       if (result.ok()) result = s;
@@ -226,7 +228,6 @@ Status Host::Shutdown() {
     if (!markers_.WaitAll(token, remaining, std::chrono::steady_clock::now() + kFlushTimeout))
       spdlog::error("not every instance handled the last messages of '{}' within 10 s", inst.name());
   }
-  (void)kStopTimeout;
   for (size_t i = instances_.size(); i-- > 0;) {
     if (instances_[i]->stuck()) {
       stuck = true;
@@ -235,6 +236,7 @@ Status Host::Shutdown() {
     instances_[i]->Destroy();
   }
   LogStatistics();
+  stuck_ = stuck;
   if (stuck) {
     // A thread is inside plugin code that never returned: none of its memory, its library or
     // the ZeroMQ context it uses may be released. Leave them to the process's exit.
@@ -244,7 +246,7 @@ Status Host::Shutdown() {
     (void)bus_.release();
     new zmq::context_t(std::move(context_));
     instances_.clear();
-    return result.ok() ? Status::Internal("a plugin instance is stuck") : result;
+    return result.ok() ? Status::Timeout("a plugin instance is stuck") : result;
   }
   instances_.clear();
   if (host_publisher_) host_publisher_->Close();

@@ -56,6 +56,9 @@ class Host {
   const std::vector<std::unique_ptr<PluginInstance>>& instances() const { return instances_; }
   Bus* bus() { return bus_.get(); }
   const HostConfig& config() const { return config_; }
+  // True when a call into a plugin never returned: the process must exit without unloading
+  // anything (kordon-host exits 3).
+  bool stuck() const { return stuck_; }
 
   // Publishes a host event (topic, JSON object body) from the host itself.
   Status PublishEvent(const std::string& topic, const std::string& body);
@@ -75,6 +78,7 @@ class Host {
   std::vector<std::unique_ptr<PluginInstance>> instances_;  // in start order
   size_t started_ = 0;
   bool shut_down_ = false;
+  bool stuck_ = false;
   uint64_t marker_seq_ = 0;
 };
 

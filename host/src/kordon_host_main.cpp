@@ -125,11 +125,14 @@ int main(int argc, char** argv) {
   sigwait(&signals, &received);
   spdlog::info("{} received: stopping plugins in reverse order of start", received == SIGINT ? "SIGINT" : "SIGTERM");
   Status stopped = host.Shutdown();
-  if (!stopped.ok() && stopped.code() == Status::Code::kInternal) {
-    spdlog::critical("exiting with a stuck plugin: {}", stopped.message());
+  if (host.stuck()) {
+    spdlog::critical("exiting with a plugin stuck in its own code: {}", stopped.message());
     spdlog::shutdown();
-    std::_Exit(3);
+    std::_Exit(3);  // nothing may be unloaded or destroyed under the stuck thread
   }
-  spdlog::info("stopped cleanly");
+  if (stopped.ok())
+    spdlog::info("stopped cleanly");
+  else
+    spdlog::warn("stopped; a plugin reported an error while stopping: {}", stopped.message());
   return 0;
 }

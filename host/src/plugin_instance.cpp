@@ -102,8 +102,10 @@ bool MarkerBoard::WaitAll(const std::string& token, const std::vector<std::strin
 // Lifecycle
 
 PluginInstance::PluginInstance(std::shared_ptr<PluginLibrary> library, InstanceConfig config,
-                               Bus& bus, MarkerBoard& markers)
+                               Bus& bus, MarkerBoard& markers,
+                               std::chrono::milliseconds call_limit)
     : library_(std::move(library)), config_(std::move(config)), bus_(bus), markers_(markers),
+      call_limit_(call_limit),
       publisher_(bus.context(), bus.config()) {
   const PluginDescription& d = library_->description();
   subscriptions_ = config_.has_subscribe ? config_.subscribe : d.subscribes;
@@ -214,7 +216,7 @@ void PluginInstance::Destroy() {
   publisher_.Close();
 }
 
-Status PluginInstance::RunOnActor(std::function<Status()> fn, std::chrono::milliseconds limit) {
+Status PluginInstance::RunOnActor(std::function<Status()> fn) {
   auto task = std::make_shared<std::packaged_task<Status()>>(std::move(fn));
   std::future<Status> result = task->get_future();
   {
@@ -222,11 +224,11 @@ Status PluginInstance::RunOnActor(std::function<Status()> fn, std::chrono::milli
     mailbox_.emplace_back([task] { (*task)(); });
   }
   Wake();
-  if (result.wait_for(limit) != std::future_status::ready) {
+  if (result.wait_for(call_limit_) != std::future_status::ready) {
     stuck_ = true;
     return Status::Timeout(fmt::format(
         "plugin instance '{}' has not returned from a call for {} ms: it is stuck in its own code",
-        config_.name, limit.count()));
+        config_.name, call_limit_.count()));
   }
   return result.get();
 }

@@ -74,8 +74,10 @@ class PluginInstance {
   enum class State { kNew, kCreated, kRunning, kStopping, kStopped, kDestroyed };
 
   // REQUIRES: the bus has started.
+  // `call_limit`: how long a lifecycle call (create, start, stop, destroy) may take before
+  // the instance is declared stuck.
   PluginInstance(std::shared_ptr<PluginLibrary> library, InstanceConfig config, Bus& bus,
-                 MarkerBoard& markers);
+                 MarkerBoard& markers, std::chrono::milliseconds call_limit);
   // Ends the actor thread (destroying the plugin instance first if that has not happened).
   ~PluginInstance();
   PluginInstance(const PluginInstance&) = delete;
@@ -140,8 +142,7 @@ class PluginInstance {
 
   // Runs fn on the actor thread and waits for it, at most `limit` (then Timeout: the plugin
   // is stuck inside one of its functions).
-  Status RunOnActor(std::function<Status()> fn,
-                    std::chrono::milliseconds limit = std::chrono::milliseconds(30000));
+  Status RunOnActor(std::function<Status()> fn);
   void Wake();
   void ActorMain(std::promise<void>* subscribed);
   void Dispatch(std::string_view topic, std::string_view envelope, std::string_view body);
@@ -159,6 +160,7 @@ class PluginInstance {
   const InstanceConfig config_;
   Bus& bus_;
   MarkerBoard& markers_;
+  const std::chrono::milliseconds call_limit_;
   kordon_host_context context_{this};
   kordon_instance_info info_{};
   std::vector<std::string> subscriptions_;  // topic prefixes

@@ -25,6 +25,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <exception>
 #include <future>
 #include <new>
@@ -63,6 +64,14 @@ constexpr char kSinkLibrary[] = "bench-sink";
 
 int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+}
+
+// CPU time of the whole process (every thread), in nanoseconds: a figure that other programs
+// on the machine disturb much less than wall-clock time.
+int64_t ProcessCpuNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
 struct Options {
@@ -197,11 +206,14 @@ struct RunResult {
   uint64_t silent_drops = 0;      // sent - received - counted_failures
   double seconds = 0;
   double msgs_per_s = 0;
+  int64_t cpu_ns = 0;           // process CPU time from the first send to the last receipt
+  double cpu_us_per_msg = 0;
   std::vector<int64_t> latencies_ns;
   uint64_t backpressure_waits = 0;  // Kordon only
 };
 
 void Finish(RunResult& r, const SendTally& tally, const Receiver& rx, bool record_latency) {
+  r.cpu_us_per_msg = rx.received() > 0 ? static_cast<double>(r.cpu_ns) / 1e3 / static_cast<double>(rx.received()) : 0;
   r.sent = tally.attempted;
   r.received = rx.received();
   uint64_t accounted = r.received + r.counted_failures;
@@ -305,6 +317,7 @@ RunResult RunRaw(const Load& load, bool record_latency) {
   SendTally tally;
   if (result.ok) {
     std::atomic<bool> never{false};
+    const int64_t cpu_start = ProcessCpuNs();
     tally = Drive(load, never, [&](std::string_view body) { return send(kTopic, body); });
     result.counted_failures = tally.failed;
     uint64_t expected = tally.attempted - tally.failed;
@@ -312,6 +325,7 @@ RunResult RunRaw(const Load& load, bool record_latency) {
       result.ok = false;
       result.error = fmt::format("raw: the subscriber stalled at {} of {} messages", rx.received(), expected);
     }
+    result.cpu_ns = ProcessCpuNs() - cpu_start;
   }
   stop = true;
   subscriber.join();
@@ -459,6 +473,7 @@ RunResult RunKordon(const Load& load, bool record_latency, bool egress) {
     return result;
   }
 
+  const int64_t cpu_start = ProcessCpuNs();
   run.go.store(true, std::memory_order_release);
   uint64_t expected = load.count;
   bool finished = WaitForReceiver(rx, [&] {
@@ -466,6 +481,7 @@ RunResult RunKordon(const Load& load, bool record_latency, bool egress) {
     expected = run.tally.attempted - run.tally.failed;
     return true;
   }, &expected);
+  result.cpu_ns = ProcessCpuNs() - cpu_start;
   if (!finished) {
     result.ok = false;
     result.error = fmt::format("kordon: the sink stalled at {} of {} messages", rx.received(), expected);
@@ -515,6 +531,7 @@ struct Side {
   std::vector<RunResult> throughput;
   RunResult paced;
   double median_msgs_per_s = 0;
+  double median_cpu_us_per_msg = 0;
   double p50_us = 0, p99_us = 0, max_us = 0;
   uint64_t sent = 0, received = 0, counted_failures = 0, silent_drops = 0, backpressure_waits = 0;
   std::vector<std::string> errors;
@@ -524,6 +541,13 @@ double Percentile(const std::vector<int64_t>& sorted, double p) {
   if (sorted.empty()) return 0;
   auto rank = static_cast<size_t>(std::ceil(p * static_cast<double>(sorted.size())));
   return static_cast<double>(sorted[std::clamp<size_t>(rank, 1, sorted.size()) - 1]);
+}
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 void Summarize(Side& side) {
@@ -539,12 +563,13 @@ void Summarize(Side& side) {
     side.backpressure_waits += r->backpressure_waits;
     if (!r->ok) side.errors.push_back(r->error);
   }
-  for (const RunResult& r : side.throughput) rates.push_back(r.msgs_per_s);
-  std::sort(rates.begin(), rates.end());
-  if (!rates.empty()) {
-    size_t n = rates.size();
-    side.median_msgs_per_s = n % 2 == 1 ? rates[n / 2] : (rates[n / 2 - 1] + rates[n / 2]) / 2;
+  std::vector<double> cpu;
+  for (const RunResult& r : side.throughput) {
+    rates.push_back(r.msgs_per_s);
+    cpu.push_back(r.cpu_us_per_msg);
   }
+  side.median_msgs_per_s = Median(rates);
+  side.median_cpu_us_per_msg = Median(cpu);
   std::vector<int64_t> lat = side.paced.latencies_ns;
   std::sort(lat.begin(), lat.end());
   side.p50_us = Percentile(lat, 0.50) / 1e3;
@@ -554,9 +579,15 @@ void Summarize(Side& side) {
 
 nlohmann::json SideJson(const Side& side) {
   nlohmann::json runs = nlohmann::json::array();
-  for (const RunResult& r : side.throughput) runs.push_back(std::round(r.msgs_per_s));
+  nlohmann::json cpu = nlohmann::json::array();
+  for (const RunResult& r : side.throughput) {
+    runs.push_back(std::round(r.msgs_per_s));
+    cpu.push_back(std::round(r.cpu_us_per_msg * 1000) / 1000);
+  }
   nlohmann::json j = {{"msgs_per_s", std::round(side.median_msgs_per_s)},
                       {"runs_msgs_per_s", runs},
+                      {"cpu_us_per_msg", std::round(side.median_cpu_us_per_msg * 1000) / 1000},
+                      {"runs_cpu_us_per_msg", cpu},
                       {"p50_us", side.p50_us},
                       {"p99_us", side.p99_us},
                       {"max_us", side.max_us},
@@ -683,6 +714,8 @@ int main(int argc, char** argv) {
 
   const bool have_ratio = do_raw && do_kordon && raw.median_msgs_per_s > 0;
   const double ratio = have_ratio ? kordon.median_msgs_per_s / raw.median_msgs_per_s : 0;
+  const double cpu_factor = have_ratio && raw.median_cpu_us_per_msg > 0
+                                ? kordon.median_cpu_us_per_msg / raw.median_cpu_us_per_msg : 0;
   const bool failed = !raw.errors.empty() || !kordon.errors.empty() || raw.silent_drops > 0 ||
                       kordon.silent_drops > 0;
 
@@ -699,6 +732,7 @@ int main(int argc, char** argv) {
     if (do_raw) j["raw"] = SideJson(raw);
     if (do_kordon) j["kordon"] = SideJson(kordon);
     j["ratio"] = have_ratio ? nlohmann::json(std::round(ratio * 1000) / 1000) : nlohmann::json(nullptr);
+    j["cpu_factor"] = have_ratio ? nlohmann::json(std::round(cpu_factor * 1000) / 1000) : nlohmann::json(nullptr);
     if (o.min_ratio) j["min_ratio"] = *o.min_ratio;
     j["ok"] = !failed;
     std::printf("%s\n", j.dump(2).c_str());
@@ -707,10 +741,12 @@ int main(int argc, char** argv) {
                 kBodyBytes, static_cast<unsigned long long>(o.messages), o.repeat,
                 static_cast<unsigned long long>(o.paced_rate), o.paced_seconds,
                 o.egress ? "; TCP egress bound" : "");
-    std::printf("                     %10s %9s %9s %9s %7s\n", "msgs/s", "p50 us", "p99 us", "max us", "drops");
+    std::printf("%-20s %10s %11s %9s %9s %9s %7s\n", "", "msgs/s", "cpu us/msg", "p50 us", "p99 us",
+                "max us", "drops");
     auto row = [](const char* label, const Side& s) {
-      std::printf("%-20s %10.0f %9.1f %9.1f %9.1f %7llu\n", label, s.median_msgs_per_s, s.p50_us,
-                  s.p99_us, s.max_us, static_cast<unsigned long long>(s.silent_drops));
+      std::printf("%-20s %10.0f %11.2f %9.1f %9.1f %9.1f %7llu\n", label, s.median_msgs_per_s,
+                  s.median_cpu_us_per_msg, s.p50_us, s.p99_us, s.max_us,
+                  static_cast<unsigned long long>(s.silent_drops));
     };
     if (do_raw) row("raw libzmq proxy", raw);
     if (do_kordon) row("kordon bus", kordon);
@@ -726,7 +762,9 @@ int main(int argc, char** argv) {
                   static_cast<unsigned long long>(kordon.counted_failures),
                   static_cast<unsigned long long>(kordon.backpressure_waits));
     }
-    if (have_ratio) std::printf("ratio kordon/raw: %.2f (goal >= %.2f)\n", ratio, kGoalRatio);
+    if (have_ratio)
+      std::printf("ratio kordon/raw: %.2f (goal >= %.2f); CPU per message: %.2fx raw\n", ratio,
+                  kGoalRatio, cpu_factor);
     if (do_kordon) std::printf("silent drops: %llu\n", static_cast<unsigned long long>(kordon.silent_drops));
     if (do_raw && raw.silent_drops > 0)
       std::printf("baseline lost %llu messages silently: its figure is not comparable\n",

@@ -51,6 +51,11 @@ std::string HostSection(const TempDir& dir, const std::string& extra) {
          "ready_file = " + dir.File("ready.json") + "\n" + extra + "\n";
 }
 
+std::string PluginSection(const std::string& instance, const std::string& library,
+                          const std::string& extra) {
+  return "[plugin." + instance + "]\nlibrary = " + library + "\n" + extra + "\n";
+}
+
 // ---------------------------------------------------------------------------------------------
 
 std::optional<ReadyInfo> ReadReadyFile(const std::string& path) {

@@ -54,6 +54,10 @@ void WriteFile(const std::string& path, const std::string& text);
 // `extra` lines are appended inside the section.
 std::string HostSection(const TempDir& dir, const std::string& extra = "");
 
+// A [plugin.NAME] section: `extra` lines (settings, lane, subscribe) follow `library`.
+std::string PluginSection(const std::string& instance, const std::string& library,
+                          const std::string& extra = "");
+
 // --- A running kordon-host -------------------------------------------------------------------
 
 struct ReadyInfo {

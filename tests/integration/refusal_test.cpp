@@ -11,11 +11,6 @@
 namespace kordon::testing {
 namespace {
 
-std::string PluginSection(const std::string& instance, const std::string& library,
-                          const std::string& extra = "") {
-  return "[plugin." + instance + "]\nlibrary = " + library + "\n" + extra + "\n";
-}
-
 // One broken plugin file and the fragments its refusal message must contain.
 struct Refusal {
   std::string what;
@@ -199,6 +194,7 @@ TEST_CASE("on_plugin_error = skip: the host starts without the refused plugin, a
   std::string why;
   REQUIRE_MESSAGE(host.WaitReady(10s, &why), why);
   CHECK(host.ready().instances == std::vector<std::string>{"good"});
+  CHECK(host.ready().pid == host.child().pid());
   CHECK(Contains(host.Log(), "[plugin.broken] refused"));
   CHECK(Contains(host.Log(), "skipped"));
 

@@ -13,11 +13,6 @@
 namespace kordon::testing {
 namespace {
 
-std::string PluginSection(const std::string& instance, const std::string& library,
-                          const std::string& extra = "") {
-  return "[plugin." + instance + "]\nlibrary = " + library + "\n" + extra + "\n";
-}
-
 // A consumer listed first (started first, stopped last), then a producer ticking every ms.
 std::string ProducerConsumerConfig(const TempDir& dir) {
   return HostSection(dir) +
@@ -32,7 +27,8 @@ struct ShutdownRun {
 };
 
 ShutdownRun RunAndStop(const TempDir& dir, const std::string& config, int signal,
-                       std::chrono::milliseconds run_for) {
+                       std::chrono::milliseconds run_for,
+                       std::chrono::milliseconds stop_timeout = 10s) {
   ShutdownRun run;
   HostProcess host(dir, config);
   std::string why;
@@ -42,7 +38,7 @@ ShutdownRun RunAndStop(const TempDir& dir, const std::string& config, int signal
   }
   std::this_thread::sleep_for(run_for);
   const auto before = std::chrono::steady_clock::now();
-  run.status = host.StopWith(signal, 10s);
+  run.status = host.StopWith(signal, stop_timeout);
   run.took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - before);
   run.log = host.Log();
   return run;
@@ -142,6 +138,25 @@ TEST_CASE("a plugin whose stop reports an error does not make the host report a 
 }
 
 }  // TEST_SUITE("shutdown-stop-error")
+
+TEST_SUITE("shutdown-stuck") {
+
+// kordon-host's exit codes: "3 a plugin got stuck during shutdown". The host gives a lifecycle
+// call plugin_call_timeout_ms (30 s by default; 1 s here).
+TEST_CASE("a plugin stuck in stop makes the host exit 3, not report a clean stop") {
+  TempDir dir;
+  ShutdownRun run = RunAndStop(
+      dir, HostSection(dir, "plugin_call_timeout_ms = 1000") +
+               PluginSection("device", IntegrationPlugin("integ_slow"), "stop_delay_ms = 60000"),
+      SIGTERM, 100ms, 20s);
+  INFO(run.log);
+  REQUIRE(run.status.has_value());
+  CHECK(Contains(run.log, "plugin instance 'device' has not returned from a call"));
+  CHECK(run.status->ExitedWith(3));
+  CHECK_FALSE(Contains(run.log, "stopped cleanly"));
+}
+
+}  // TEST_SUITE("shutdown-stuck")
 
 TEST_SUITE("shutdown-log") {
 

@@ -1,6 +1,7 @@
 // test_cpp_probe.cpp — a test plugin that exercises the C++ wrapper (kordon/plugin.hpp).
 //
-// Behaviour (what the host's tests rely on):
+// Behaviour (what the host's tests rely on). It subscribes to "test.probe.in" (not
+// "test.probe", which would cover its own test.probe.seen and answer its answers):
 //  - `throw_in_create=1`: the constructor throws std::runtime_error("asked to throw"); the
 //    wrapper turns that into KORDON_E_FAILED from create.
 //  - A message whose body contains "throw" (quoted) makes OnMessage throw; the wrapper turns
@@ -86,5 +87,5 @@ KORDON_PLUGIN(Probe, {.name = "test-cpp-probe",
                       .version = "1.0.0",
                       .description = "C++ wrapper test plugin: throws on request, probes, ticks",
                       .publishes = {"test.probe.seen", "test.probe.timer"},
-                      .subscribes = {"test.probe"},
+                      .subscribes = {"test.probe.in"},
                       .services = {"probe"}})
