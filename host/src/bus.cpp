@@ -141,20 +141,15 @@ void Bus::Run() {
         continue;
       }
       // stop: forward what in-process publishers already handed over, then leave.
-      for (;;) {
-        zmq::pollitem_t drain{in_internal_.handle(), 0, ZMQ_POLLIN, 0};
-        if (zmq::poll(&drain, 1, std::chrono::milliseconds(0)) <= 0) break;
-        HandleInternal();
+      while (HandleInternal()) {
       }
       break;
     }
     if (items[1].revents & ZMQ_POLLIN) {
       // Bounded batches keep external traffic from being starved and vice versa.
-      for (int i = 0; i < 256; ++i) {
-        zmq::pollitem_t more{in_internal_.handle(), 0, ZMQ_POLLIN, 0};
-        if (i > 0 && zmq::poll(&more, 1, std::chrono::milliseconds(0)) <= 0) break;
-        HandleInternal();
-      }
+      // A non-blocking receive ends the batch when nothing more is queued (no poll per message).
+      for (int i = 0; i < 256; ++i)
+        if (!HandleInternal()) break;
     }
     if (items[2].revents & ZMQ_POLLIN) DrainSubscriptions(out_internal_, false);
     if (external_in != 0 && (items[external_in].revents & ZMQ_POLLIN)) {
@@ -185,17 +180,18 @@ void Bus::DrainSubscriptions(zmq::socket_t& xpub, bool external) {
   }
 }
 
-void Bus::HandleInternal() {
+bool Bus::HandleInternal() {
   zmq::message_t topic, envelope, body;
-  if (!in_internal_.recv(topic, zmq::recv_flags::dontwait)) return;
+  if (!in_internal_.recv(topic, zmq::recv_flags::dontwait)) return false;
   bool ok = topic.more() && in_internal_.recv(envelope) && envelope.more() && in_internal_.recv(body) && !body.more();
   if (!ok) {
     DiscardRest(in_internal_);
     stats_.internal_malformed.fetch_add(1, std::memory_order_relaxed);
     spdlog::error("bus: an in-process publisher sent a message that is not three frames (a host bug); dropped and counted");
-    return;
+    return true;
   }
   Forward(topic, envelope, body);
+  return true;
 }
 
 void Bus::HandleExternal() {

@@ -65,7 +65,8 @@ class Bus {
  private:
   void Run();
   void Forward(zmq::message_t& topic, zmq::message_t& envelope, zmq::message_t& body);
-  void HandleInternal();
+  // Forwards one message from in-process publishers; false when none was waiting.
+  bool HandleInternal();
   void HandleExternal();
   void Reject(const std::string& reason, size_t frames);
   void DrainSubscriptions(zmq::socket_t& xpub, bool external);

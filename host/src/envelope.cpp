@@ -6,7 +6,7 @@
 #include <random>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
+#include <simdjson.h>
 
 #include "topic.h"
 
@@ -59,6 +59,15 @@ MessageId NewMessageId() {
   for (int i = 0; i < 8; ++i) id[i] = static_cast<uint8_t>(hi >> (56 - 8 * i));
   for (int i = 0; i < 8; ++i) id[8 + i] = static_cast<uint8_t>(lo >> (56 - 8 * i));
   return id;
+}
+
+void IdToHex(const MessageId& id, char (&out)[33]) {
+  static const char kHex[] = "0123456789abcdef";
+  for (size_t i = 0; i < id.size(); ++i) {
+    out[2 * i] = kHex[id[i] >> 4];
+    out[2 * i + 1] = kHex[id[i] & 0xF];
+  }
+  out[32] = '\0';
 }
 
 std::string IdToHex(const MessageId& id) {
@@ -127,6 +136,13 @@ Status ValidateEnvelope(const Envelope& e) {
 
 std::string EncodeEnvelope(const Envelope& e) {
   std::string out;
+  EncodeEnvelopeTo(e, &out);
+  return out;
+}
+
+void EncodeEnvelopeTo(const Envelope& e, std::string* out_ptr) {
+  std::string& out = *out_ptr;
+  out.clear();
   out.reserve(kEnvelopeFixedBytes + 5 + e.source.size() + e.lane.size() + e.crossing_id.size() +
               e.schema.size() + e.reply_to.size());
   out.push_back(static_cast<char>(kEnvelopeMagic));
@@ -140,10 +156,15 @@ std::string EncodeEnvelope(const Envelope& e) {
     out.push_back(static_cast<char>(static_cast<uint8_t>(s->size())));
     out.append(*s);
   }
-  return out;
 }
 
 Result<Envelope> DecodeEnvelope(std::string_view bytes) {
+  Envelope e;
+  if (Status s = DecodeEnvelopeInto(bytes, &e); !s.ok()) return s;
+  return e;
+}
+
+Status DecodeEnvelopeInto(std::string_view bytes, Envelope* out, bool check_fields) {
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
   if (bytes.size() < kEnvelopeFixedBytes)
     return Status::InvalidArgument(fmt::format(
@@ -154,7 +175,7 @@ Result<Envelope> DecodeEnvelope(std::string_view bytes) {
   if (p[1] != kEnvelopeFormat)
     return Status::InvalidArgument(fmt::format(
         "envelope format {} is not supported (this host reads format {})", p[1], kEnvelopeFormat));
-  Envelope e;
+  Envelope& e = *out;
   e.flags = static_cast<uint16_t>(GetLe(p + 2, 2));
   e.time_us = static_cast<int64_t>(GetLe(p + 4, 8));
   e.schema_version = static_cast<uint32_t>(GetLe(p + 12, 4));
@@ -173,8 +194,7 @@ Result<Envelope> DecodeEnvelope(std::string_view bytes) {
     fields[i]->assign(bytes.data() + pos, len);
     pos += len;
   }
-  if (Status s = ValidateEnvelope(e); !s.ok()) return s;
-  return e;
+  return check_fields ? ValidateEnvelope(e) : Status::Ok();
 }
 
 Status ValidateBody(std::string_view body, size_t max_bytes) {
@@ -184,10 +204,12 @@ Status ValidateBody(std::string_view body, size_t max_bytes) {
   size_t first = body.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos || body[first] != '{')
     return Status::InvalidArgument("body is not a JSON object (it must start with '{')");
-  // nlohmann's lexer rejects malformed UTF-8 inside strings; outside strings any byte above
-  // 0x7f is a syntax error anyway.
-  if (!nlohmann::json::accept(body.begin(), body.end()))
-    return Status::InvalidArgument("body is not valid JSON (or not valid UTF-8)");
+  // simdjson validates the grammar and UTF-8 in one pass, several times faster than a
+  // tokenizing parser; one parser per thread keeps its buffers for the next body.
+  thread_local simdjson::dom::parser parser;
+  simdjson::error_code error = parser.parse(body.data(), body.size()).error();
+  if (error != simdjson::SUCCESS)
+    return Status::InvalidArgument(fmt::format("body is not valid JSON: {}", simdjson::error_message(error)));
   return Status::Ok();
 }
 

@@ -31,6 +31,8 @@ using MessageId = std::array<uint8_t, 16>;
 // per process and a 64-bit counter. Thread-safe.
 MessageId NewMessageId();
 std::string IdToHex(const MessageId& id);
+// Writes the 32 hex digits and a NUL into out (no allocation).
+void IdToHex(const MessageId& id, char (&out)[33]);
 // Parses 32 hex digits; false on anything else.
 bool IdFromHex(std::string_view hex, MessageId* out);
 bool IsZeroId(const MessageId& id);
@@ -54,11 +56,20 @@ struct Envelope {
 Status ValidateEnvelope(const Envelope& envelope);
 // REQUIRES: ValidateEnvelope(envelope).ok() (lengths fit in one byte each).
 std::string EncodeEnvelope(const Envelope& envelope);
+// The same into *out, reusing its capacity.
+void EncodeEnvelopeTo(const Envelope& envelope, std::string* out);
 // Decodes and validates. Bytes after the last known field are ignored (a newer minor format
 // may append fields).
 Result<Envelope> DecodeEnvelope(std::string_view bytes);
+// The same into *out, reusing its strings' capacity. On error *out is unspecified.
+// `check_fields` = false skips the field rules (not the bounds checks) for frames the host
+// encoded itself and validated when they were published.
+Status DecodeEnvelopeInto(std::string_view bytes, Envelope* out, bool check_fields = true);
 
-// OK when body is a JSON object, valid UTF-8, at most max_bytes.
+// OK when body is a JSON object (RFC 8259, checked with simdjson), valid UTF-8, at most
+// max_bytes. Stricter than some parsers, on purpose: no NUL or unescaped control characters,
+// no lone surrogates, nesting at most 1024 deep, integers within 64 bits (write larger
+// numbers as strings).
 Status ValidateBody(std::string_view body, size_t max_bytes);
 
 // Validates a complete message as it arrives from outside the host.

@@ -18,38 +18,6 @@ namespace {
 constexpr char kControlPrefix[] = "$ctl.";
 constexpr int kBatch = 64;
 
-// A kordon_message over a decoded envelope. Owns the NUL-terminated strings the C struct
-// points to (the body goes into the caller's reusable buffer); valid while it lives.
-class CMessage {
- public:
-  CMessage(std::string_view topic, const Envelope& e, std::string_view body, std::string* body_buffer)
-      : topic_(topic), id_(IdToHex(e.id)),
-        correlation_(IsZeroId(e.correlation_id) ? std::string() : IdToHex(e.correlation_id)) {
-    body_buffer->assign(body);
-    m_.struct_size = sizeof(m_);
-    m_.topic = topic_.c_str();
-    m_.id = id_.c_str();
-    m_.time_us = e.time_us;
-    m_.source = e.source.c_str();
-    m_.lane = e.lane.c_str();
-    m_.crossing_id = e.crossing_id.c_str();
-    m_.schema = e.schema.empty() ? m_.topic : e.schema.c_str();
-    m_.schema_version = e.schema_version;
-    m_.body = body_buffer->c_str();
-    m_.body_size = body_buffer->size();
-    m_.reply_to = e.reply_to.c_str();
-    m_.correlation_id = correlation_.c_str();
-    m_.flags = e.flags;
-  }
-  CMessage(const CMessage&) = delete;
-  CMessage& operator=(const CMessage&) = delete;
-  const kordon_message* get() const { return &m_; }
-
- private:
-  std::string topic_, id_, correlation_;
-  kordon_message m_{};
-};
-
 // Plugin log lines go to a line-oriented log: control characters are escaped so that a line
 // cannot forge another.
 std::string Sanitize(const char* text) {
@@ -342,14 +310,14 @@ void PluginInstance::Dispatch(std::string_view topic, std::string_view envelope_
     pre_start_.push_back(Frames{std::string(topic), std::string(envelope_bytes), std::string(body)});
     return;
   }
-  Result<Envelope> envelope = DecodeEnvelope(envelope_bytes);
-  if (!envelope.ok()) {
+  // Everything on the internal bus was validated on its way in (publish, or bus.ingress).
+  if (Status s = DecodeEnvelopeInto(envelope_bytes, &decoded_, /*check_fields=*/false); !s.ok()) {
     spdlog::error("[{}] undecodable envelope on '{}': {} (a host bug); dropped", config_.name, topic,
-                  envelope.status().message());
+                  s.message());
     return;
   }
   if (is_reply) {
-    HandleReply(envelope.value(), topic, body);
+    HandleReply(decoded_, topic, body);
     return;
   }
   if (state != State::kRunning) {
@@ -359,17 +327,44 @@ void PluginInstance::Dispatch(std::string_view topic, std::string_view envelope_
         config_.name, topic, n));
     return;
   }
-  Deliver(topic, envelope.value(), body);
+  Deliver(topic, decoded_, body);
+}
+
+const kordon_message* PluginInstance::MessageView::Fill(std::string_view topic, const Envelope& e,
+                                                        std::string_view body) {
+  topic_.assign(topic);
+  body_.assign(body);
+  IdToHex(e.id, id_);
+  if (IsZeroId(e.correlation_id))
+    correlation_[0] = '\0';
+  else
+    IdToHex(e.correlation_id, correlation_);
+  m_ = kordon_message{};
+  m_.struct_size = sizeof(m_);
+  m_.topic = topic_.c_str();
+  m_.id = id_;
+  m_.time_us = e.time_us;
+  m_.source = e.source.c_str();
+  m_.lane = e.lane.c_str();
+  m_.crossing_id = e.crossing_id.c_str();
+  m_.schema = e.schema.empty() ? m_.topic : e.schema.c_str();
+  m_.schema_version = e.schema_version;
+  m_.body = body_.c_str();
+  m_.body_size = body_.size();
+  m_.reply_to = e.reply_to.c_str();
+  m_.correlation_id = correlation_;
+  m_.flags = e.flags;
+  return &m_;
 }
 
 void PluginInstance::Deliver(std::string_view topic, const Envelope& e, std::string_view body) {
-  CMessage m(topic, e, body, &body_buffer_);
+  const kordon_message* m = view_.Fill(topic, e, body);
   stats_.received.fetch_add(1, std::memory_order_relaxed);
-  kordon_status rc = library_->descriptor().handle_message(plugin_instance_, m.get());
+  kordon_status rc = library_->descriptor().handle_message(plugin_instance_, m);
   if (rc != KORDON_OK) {
     uint64_t n = stats_.handler_errors.fetch_add(1, std::memory_order_relaxed) + 1;
     handler_fail_log_.Log(spdlog::level::warn, fmt::format(
-        "[{}] handle_message for '{}' (id {}) returned {} ({} so far)", config_.name, topic, m.get()->id,
+        "[{}] handle_message for '{}' (id {}) returned {} ({} so far)", config_.name, topic, m->id,
         kordon_status_name(rc), n));
   }
 }
@@ -389,9 +384,9 @@ void PluginInstance::HandleReply(const Envelope& e, std::string_view topic, std:
     pending = std::move(it->second);
     pending_.erase(it);
   }
-  CMessage m(topic, e, body, &body_buffer_);
+  const kordon_message* m = view_.Fill(topic, e, body);
   kordon_status status = (e.flags & kFlagErrorReply) ? KORDON_E_FAILED : KORDON_OK;
-  pending.fn(plugin_instance_, status, m.get(), pending.user_data);
+  pending.fn(plugin_instance_, status, m, pending.user_data);
 }
 
 void PluginInstance::FireTimers() {
@@ -469,11 +464,13 @@ kordon_status PluginInstance::Fail(kordon_status code, const std::string& what) 
   return code;
 }
 
-kordon_status PluginInstance::PublishEnvelope(const std::string& topic, Envelope& e,
+kordon_status PluginInstance::PublishEnvelope(std::string_view topic, Envelope& e,
                                               std::string_view body) {
   if (Status s = ValidateEnvelope(e); !s.ok())
     return Fail(KORDON_E_INVALID_ARGUMENT, fmt::format("publish to '{}' refused: {}", topic, s.message()));
-  Status s = publisher_.Send(topic, EncodeEnvelope(e), body);
+  thread_local std::string encoded;  // publish may be called from any thread
+  EncodeEnvelopeTo(e, &encoded);
+  Status s = publisher_.Send(topic, encoded, body);
   if (!s.ok()) {
     kordon_status code = s.code() == Status::Code::kBusy      ? KORDON_E_BUSY
                          : s.code() == Status::Code::kStopped ? KORDON_E_STOPPED
@@ -491,7 +488,7 @@ kordon_status PluginInstance::Publish(const kordon_publish_args* args) {
   if (state == State::kStopped || state == State::kDestroyed)
     return Fail(KORDON_E_STOPPED, "publish refused: the instance has stopped");
   if (args->topic == nullptr) return Fail(KORDON_E_INVALID_ARGUMENT, "publish refused: topic is null");
-  std::string topic(args->topic);
+  std::string_view topic(args->topic);
   if (Status s = ValidateTopic(topic); !s.ok())
     return Fail(KORDON_E_INVALID_ARGUMENT, "publish refused: " + s.message());
   if (args->body == nullptr) return Fail(KORDON_E_INVALID_ARGUMENT, fmt::format("publish to '{}' refused: body is null", topic));

@@ -152,7 +152,7 @@ class PluginInstance {
   void ExpireRequests(bool all, kordon_status status);
   Clock::time_point NextDeadline();
   bool Wants(std::string_view topic) const;
-  kordon_status PublishEnvelope(const std::string& topic, Envelope& envelope,
+  kordon_status PublishEnvelope(std::string_view topic, Envelope& envelope,
                                 std::string_view body);
   kordon_status Fail(kordon_status code, const std::string& what);
 
@@ -189,7 +189,20 @@ class PluginInstance {
   std::unordered_map<std::string, PendingRequest> pending_;  // GUARDED_BY(request_mutex_), by id hex
 
   std::deque<Frames> pre_start_;  // actor thread only: messages that arrived before start
-  std::string body_buffer_;       // actor thread only
+  // The C view of a delivered message, over buffers reused from one message to the next.
+  class MessageView {
+   public:
+    // Valid until the next Fill.
+    const kordon_message* Fill(std::string_view topic, const Envelope& e, std::string_view body);
+
+   private:
+    std::string topic_, body_;
+    char id_[33] = {};
+    char correlation_[33] = {};
+    kordon_message m_{};
+  };
+  MessageView view_;  // actor thread only
+  Envelope decoded_;  // actor thread only
   RateLimitedLog publish_fail_log_;
   RateLimitedLog handler_fail_log_;
   RateLimitedLog drop_log_;

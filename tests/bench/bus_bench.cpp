@@ -1,7 +1,7 @@
 // bus_bench: messages per second and latency through the host bus for 100-byte bodies, beside
 // raw libzmq measured in the same run, and the ratio between the two (see README.md here).
 //
-//   raw libzmq   PUB --> XSUB [zmq::proxy] XPUB --> SUB                 (one process, inproc)
+//   raw libzmq   PUB --> XSUB [zmq::proxy_steerable] XPUB --> SUB       (one process, inproc)
 //   kordon bus   source plugin's thread --host->publish--> Host's bus --> sink plugin's actor
 //
 // Both paths carry the same three frames (topic, a real Kordon envelope, a 100-byte JSON
@@ -157,7 +157,6 @@ class Receiver {
     received_.store(n + 1, std::memory_order_release);
   }
 
-  uint64_t expected() const { return expected_; }
   uint64_t received() const { return received_.load(std::memory_order_acquire); }
   bool done() const { return received() >= expected_; }
   int64_t last_ns() const { return last_ns_.load(std::memory_order_relaxed); }
@@ -177,14 +176,16 @@ class Receiver {
   std::atomic<int64_t> last_ns_{0};
 };
 
-// Waits until `rx` has everything `expected()` says or stops making progress for kStallLimit
-// once `sender_done()` (the sender may legitimately block for a while under backpressure).
-template <typename DoneFn>
-bool WaitForReceiver(const Receiver& rx, DoneFn&& sender_done, uint64_t* expected_now) {
+// Waits until the sender has finished and `rx` has every message it should get:
+// `expected()` returns that count once the sender is done, nullopt before. False when nothing
+// arrives for kStallLimit (the sender may legitimately block a while under backpressure).
+template <typename ExpectedFn>
+bool WaitForReceiver(const Receiver& rx, ExpectedFn&& expected) {
   uint64_t last = rx.received();
   auto last_progress = Clock::now();
   for (;;) {
-    if (sender_done() && rx.received() >= *expected_now) return true;
+    std::optional<uint64_t> target = expected();
+    if (target && rx.received() >= *target) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
     uint64_t n = rx.received();
     if (n != last) {
@@ -218,6 +219,10 @@ void Finish(RunResult& r, const SendTally& tally, const Receiver& rx, bool recor
   r.received = rx.received();
   uint64_t accounted = r.received + r.counted_failures;
   r.silent_drops = r.sent > accounted ? r.sent - accounted : 0;
+  if (r.received > r.sent && r.ok) {
+    r.ok = false;
+    r.error = fmt::format("{} messages received for {} sent: duplicates", r.received, r.sent);
+  }
   r.seconds = r.received > 0 ? static_cast<double>(rx.last_ns() - tally.start_ns) / 1e9 : 0;
   r.msgs_per_s = r.seconds > 0 ? static_cast<double>(r.received) / r.seconds : 0;
   if (record_latency) r.latencies_ns = rx.Latencies();
@@ -320,8 +325,8 @@ RunResult RunRaw(const Load& load, bool record_latency) {
     const int64_t cpu_start = ProcessCpuNs();
     tally = Drive(load, never, [&](std::string_view body) { return send(kTopic, body); });
     result.counted_failures = tally.failed;
-    uint64_t expected = tally.attempted - tally.failed;
-    if (!WaitForReceiver(rx, [] { return true; }, &expected)) {
+    const uint64_t expected = tally.attempted - tally.failed;
+    if (!WaitForReceiver(rx, [&] { return std::optional<uint64_t>(expected); })) {
       result.ok = false;
       result.error = fmt::format("raw: the subscriber stalled at {} of {} messages", rx.received(), expected);
     }
@@ -476,11 +481,11 @@ RunResult RunKordon(const Load& load, bool record_latency, bool egress) {
   const int64_t cpu_start = ProcessCpuNs();
   run.go.store(true, std::memory_order_release);
   uint64_t expected = load.count;
-  bool finished = WaitForReceiver(rx, [&] {
-    if (!run.source_done.load(std::memory_order_acquire)) return false;
+  bool finished = WaitForReceiver(rx, [&]() -> std::optional<uint64_t> {
+    if (!run.source_done.load(std::memory_order_acquire)) return std::nullopt;
     expected = run.tally.attempted - run.tally.failed;
-    return true;
-  }, &expected);
+    return expected;
+  });
   result.cpu_ns = ProcessCpuNs() - cpu_start;
   if (!finished) {
     result.ok = false;
@@ -737,9 +742,11 @@ int main(int argc, char** argv) {
     j["ok"] = !failed;
     std::printf("%s\n", j.dump(2).c_str());
   } else {
-    std::printf("bus_bench: %zu-byte bodies, %llu messages, median of %d; latency at %llu msg/s for %.1f s%s\n",
-                kBodyBytes, static_cast<unsigned long long>(o.messages), o.repeat,
-                static_cast<unsigned long long>(o.paced_rate), o.paced_seconds,
+    std::string latency = o.paced_seconds > 0
+                              ? fmt::format("latency at {} msg/s for {:.1f} s", o.paced_rate, o.paced_seconds)
+                              : std::string("no latency run");
+    std::printf("bus_bench: %zu-byte bodies, %llu messages, median of %d; %s%s\n", kBodyBytes,
+                static_cast<unsigned long long>(o.messages), o.repeat, latency.c_str(),
                 o.egress ? "; TCP egress bound" : "");
     std::printf("%-20s %10s %11s %9s %9s %9s %7s\n", "", "msgs/s", "cpu us/msg", "p50 us", "p99 us",
                 "max us", "drops");

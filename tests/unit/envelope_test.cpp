@@ -134,6 +134,20 @@ TEST_CASE("bodies must be JSON objects in UTF-8 within the limit") {
   CHECK(ValidateBody(R"({"a":"0123456789"})", 10).message().find("more than the limit of 10") != std::string::npos);
 }
 
+TEST_CASE("bodies: nothing hides behind a NUL, no control characters, bounded depth") {
+  // A C plugin reading the body with strlen must see the same body as one using body_size.
+  CHECK_FALSE(ValidateBody(std::string("{\"a\":1}\0\xff not json", 18), 1024).ok());
+  CHECK_FALSE(ValidateBody(std::string("{\"a\":\"x\0y\"}", 12), 1024).ok());
+  CHECK_FALSE(ValidateBody("{\"a\":\"tab\there\"}", 1024).ok());
+  CHECK(ValidateBody("{\"a\":\"tab\\there\"}", 1024).ok());
+  CHECK_FALSE(ValidateBody("{\"a\":\"\\ud800\"}", 1024).ok());  // a lone surrogate
+  std::string deep = "{\"a\":" + std::string(1100, '[') + std::string(1100, ']') + "}";
+  CHECK(ValidateBody(deep, 1 << 20).message().find("too deep") != std::string::npos);
+  std::string ok_depth = "{\"a\":" + std::string(500, '[') + std::string(500, ']') + "}";
+  CHECK(ValidateBody(ok_depth, 1 << 20).ok());
+  CHECK(ValidateBody("{\"n\":-12.5e3,\"big\":18446744073709551615,\"t\":true,\"z\":null}", 1024).ok());
+}
+
 TEST_CASE("ValidateFrames checks topic, envelope and body") {
   std::string env = EncodeEnvelope(Sample());
   Envelope out;
