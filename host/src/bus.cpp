@@ -105,6 +105,12 @@ void Bus::Stop() {
   control_client_.close();
 }
 
+void Bus::FlushLogs() {
+  reject_log_.Flush(spdlog::level::warn, "bus ingress rejections");
+  overflow_log_.Flush(spdlog::level::warn, "bus egress overflow");
+  backpressure_log_.Flush(spdlog::level::warn, "bus backpressure");
+}
+
 void Bus::Run() {
   bool ingress_open = in_external_.handle() != nullptr;
   for (;;) {

@@ -59,6 +59,8 @@ class Bus {
   const std::string& ingress_endpoint() const { return ingress_endpoint_; }
   const std::string& egress_endpoint() const { return egress_endpoint_; }
   const BusStats& stats() const { return stats_; }
+  // Reports log lines held back by rate limiting.
+  void FlushLogs();
   const BusConfig& config() const { return config_; }
   zmq::context_t& context() { return context_; }
 

@@ -256,6 +256,7 @@ Status Host::Shutdown() {
 
 void Host::LogStatistics() {
   for (const auto& i : instances_) {
+    if (!i->stuck()) i->FlushLogs();
     const InstanceStats& s = i->stats();
     spdlog::info("{}: received {}, published {}, handler errors {}, publish failures {}, "
                  "not delivered after stop {}, dropped before start {}, timers {}, requests {} "
@@ -265,6 +266,7 @@ void Host::LogStatistics() {
                  s.timers_fired.load(), s.requests.load(), s.request_timeouts.load());
   }
   if (bus_) {
+    bus_->FlushLogs();
     const BusStats& b = bus_->stats();
     spdlog::info("bus: forwarded {}, external accepted {}, external rejected {}, egress overflow {}, "
                  "backpressure waits {}",

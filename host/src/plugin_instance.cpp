@@ -184,6 +184,12 @@ void PluginInstance::Destroy() {
   publisher_.Close();
 }
 
+void PluginInstance::FlushLogs() {
+  publish_fail_log_.Flush(spdlog::level::warn, fmt::format("[{}] publish failures", config_.name));
+  handler_fail_log_.Flush(spdlog::level::warn, fmt::format("[{}] handler errors", config_.name));
+  drop_log_.Flush(spdlog::level::warn, fmt::format("[{}] undelivered messages", config_.name));
+}
+
 Status PluginInstance::RunOnActor(std::function<Status()> fn) {
   auto task = std::make_shared<std::packaged_task<Status()>>(std::move(fn));
   std::future<Status> result = task->get_future();

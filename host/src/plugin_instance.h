@@ -107,6 +107,8 @@ class PluginInstance {
   const std::vector<std::string>& subscriptions() const { return subscriptions_; }
   State state() const { return state_.load(); }
   bool stuck() const { return stuck_.load(); }
+  // Reports log lines held back by rate limiting. REQUIRES: the instance is destroyed.
+  void FlushLogs();
   const InstanceStats& stats() const { return stats_; }
 
   // The host services of kordon.h, for this instance. Thread-safe.

@@ -33,6 +33,13 @@ class RateLimitedLog {
     logged_once_ = true;
   }
 
+  // Reports the lines still held back, if any (at shutdown, so that no count goes unsaid).
+  void Flush(spdlog::level::level_enum level, const std::string& what) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (suppressed_ > 0) spdlog::log(level, "{}: {} similar lines were held back", what, suppressed_);
+    suppressed_ = 0;
+  }
+
  private:
   std::mutex mutex_;
   std::chrono::milliseconds interval_;
