@@ -60,10 +60,19 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (vm.count("help")) {
-    std::cout << "Usage: kordon-host --config FILE [--check] [--log-level LEVEL]\n\n"
-              << cli << "\n" << HostOptionsDescription()
-              << "\nEach [plugin.NAME] section takes: library, lane, subscribe, enabled, and the "
-                 "plugin's own settings.\n";
+    std::cout << "Usage: kordon-host --config FILE [--check] [--log-level LEVEL] [--ready-file FILE]\n\n"
+              << cli << "\nKeys of the [host] section of the configuration file:\n";
+    const po::options_description host_keys = HostOptionsDescription();
+    for (const auto& option : host_keys.options()) {
+      std::string parameter = option->format_parameter();  // "arg (=default)"
+      std::string fallback = parameter.find("(=") != std::string::npos
+                                 ? parameter.substr(parameter.find("(=") + 2, parameter.size() - parameter.find("(=") - 3)
+                                 : "";
+      fmt::print("  {:<24} {}{}\n", option->long_name(), option->description(),
+                 fallback.empty() ? "" : fmt::format(" (default: {})", fallback));
+    }
+    std::cout << "\nEach [plugin.NAME] section takes: library, lane, subscribe, enabled, and the "
+                 "plugin's own settings (host/README.md).\n";
     return 0;
   }
   if (vm.count("version")) {

@@ -17,6 +17,16 @@ TEST_CASE("kordon-host --version prints the host version and the plugin ABI") {
   CHECK(Contains(r.out, "plugin ABI 1.0"));
 }
 
+TEST_CASE("kordon-host --help lists the options and every [host] key with its default") {
+  TempDir dir;
+  RunResult r = RunProgram({HostBinary(), "--help"}, dir.path());
+  INFO(r.Describe());
+  CHECK(r.status.ExitedWith(0));
+  for (const char* key : {"--config", "--check", "--ready-file", "on_plugin_error", "plugin_call_timeout_ms",
+                          "bus.queue_limit", "(default: tcp://127.0.0.1:7400)"})
+    CHECK_MESSAGE(Contains(r.out, key), key);
+}
+
 TEST_CASE("kordon-host without --config, or with a bad --log-level, exits 1") {
   TempDir dir;
   RunResult none = RunProgram({HostBinary()}, dir.path());
