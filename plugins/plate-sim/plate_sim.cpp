@@ -9,6 +9,8 @@
 
 #include <kordon/plugin.hpp>
 
+#include "utf8.h"
+
 #include <chrono>
 #include <cstdint>
 #include <exception>
@@ -23,6 +25,9 @@
 #include <nlohmann/json.hpp>
 
 namespace {
+
+using kordon::text::DecodeUtf8;
+using kordon::text::IsValidUtf8;
 
 // The Cyrillic literals below must reach the binary as UTF-8.
 static_assert(sizeof("А") == 3, "compile this file with a UTF-8 execution character set");
@@ -44,50 +49,6 @@ constexpr int kConfidenceSteps = 20;
 constexpr char kDefaultPlates[] =
     "01 KG 123 ABC, 01KG 777 AAA, 02 KG 345 АВС, 08-KG-456-EKX, 07 KG 321 ТХЕ, "
     "А 123 ВС 02, 123 ABC 02, 777 АЕК 05, 345-OPH-17, 050 КМ 01, 911 ОРН 15";
-
-// Decodes the UTF-8 sequence that starts at text[*pos] and advances *pos past it. Returns
-// nullopt for a malformed sequence (truncated, overlong, surrogate or beyond U+10FFFF).
-std::optional<char32_t> DecodeUtf8(std::string_view text, size_t* pos) {
-  const auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
-  const unsigned char lead = byte(*pos);
-  size_t length = 0;
-  char32_t cp = 0;
-  char32_t min = 0;
-  if (lead < 0x80) {
-    ++*pos;
-    return lead;
-  } else if ((lead & 0xE0) == 0xC0) {
-    length = 2;
-    cp = lead & 0x1F;
-    min = 0x80;
-  } else if ((lead & 0xF0) == 0xE0) {
-    length = 3;
-    cp = lead & 0x0F;
-    min = 0x800;
-  } else if ((lead & 0xF8) == 0xF0) {
-    length = 4;
-    cp = lead & 0x07;
-    min = 0x10000;
-  } else {
-    return std::nullopt;
-  }
-  if (text.size() - *pos < length) return std::nullopt;
-  for (size_t i = 1; i < length; ++i) {
-    const unsigned char next = byte(*pos + i);
-    if ((next & 0xC0) != 0x80) return std::nullopt;
-    cp = (cp << 6) | (next & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return std::nullopt;
-  *pos += length;
-  return cp;
-}
-
-bool IsValidUtf8(std::string_view text) {
-  for (size_t pos = 0; pos < text.size();) {
-    if (!DecodeUtf8(text, &pos)) return false;
-  }
-  return true;
-}
 
 void AppendUtf8(char32_t cp, std::string* out) {
   if (cp < 0x80) {
