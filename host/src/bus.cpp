@@ -275,15 +275,29 @@ void Bus::Forward(zmq::message_t& topic, zmq::message_t& envelope, zmq::message_
 }
 
 BusPublisher::BusPublisher(zmq::context_t& context, const BusConfig& config)
-    : socket_(context, zmq::socket_type::push) {
+    : timeout_ms_(static_cast<int>(config.publish_timeout_ms)), socket_(context, zmq::socket_type::push) {
   socket_.set(zmq::sockopt::sndhwm, static_cast<int>(config.queue_limit));
-  socket_.set(zmq::sockopt::sndtimeo, static_cast<int>(config.publish_timeout_ms));
+  socket_.set(zmq::sockopt::sndtimeo, timeout_ms_);
   socket_.set(zmq::sockopt::linger, -1);
   socket_.connect(kInprocIn);
 }
 
 Status BusPublisher::Send(std::string_view topic, std::string_view envelope, std::string_view body) {
   std::lock_guard<std::mutex> lock(mutex_);
+  return SendLocked(topic, envelope, body);
+}
+
+Status BusPublisher::Send(std::string_view topic, std::string_view envelope, std::string_view body,
+                          std::chrono::milliseconds timeout) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (closed_) return Status::Stopped("the publisher is closed");
+  socket_.set(zmq::sockopt::sndtimeo, static_cast<int>(timeout.count()));
+  Status s = SendLocked(topic, envelope, body);
+  socket_.set(zmq::sockopt::sndtimeo, timeout_ms_);
+  return s;
+}
+
+Status BusPublisher::SendLocked(std::string_view topic, std::string_view envelope, std::string_view body) {
   if (closed_) return Status::Stopped("the publisher is closed");
   try {
     if (!socket_.send(zmq::const_buffer(topic.data(), topic.size()), zmq::send_flags::sndmore))

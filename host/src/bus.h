@@ -14,6 +14,7 @@
 #define KORDON_HOST_BUS_H_
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -104,11 +105,18 @@ class BusPublisher {
   // Sends one message (three frames). Waits at most bus.publish_timeout_ms under
   // backpressure, then returns Busy: the message was not accepted.
   Status Send(std::string_view topic, std::string_view envelope, std::string_view body);
+  // The same, waiting at most `timeout` instead (the host's own control markers must get
+  // through a full queue).
+  Status Send(std::string_view topic, std::string_view envelope, std::string_view body,
+              std::chrono::milliseconds timeout);
   // After Close, Send returns Stopped.
   void Close();
 
  private:
+  Status SendLocked(std::string_view topic, std::string_view envelope, std::string_view body);
+
   std::mutex mutex_;
+  const int timeout_ms_;
   zmq::socket_t socket_;  // GUARDED_BY(mutex_)
   bool closed_ = false;   // GUARDED_BY(mutex_)
 };

@@ -157,7 +157,12 @@ Status Host::SyncSubscriptions(const std::vector<PluginInstance*>& instances) {
     std::string token = fmt::format("sync:{}:{}", instance->name(), ++marker_seq_);
     auto deadline = std::chrono::steady_clock::now() + kSyncTimeout;
     for (;;) {
-      if (Status s = PublishEvent("$ctl.marker", token); !s.ok()) return s;
+      Envelope e;
+      e.id = NewMessageId();
+      e.time_us = NowMicros();
+      e.source = config_.name;
+      if (Status s = host_publisher_->Send("$ctl.marker", EncodeEnvelope(e), token, kSyncTimeout); !s.ok())
+        return s;
       auto step = std::chrono::steady_clock::now() + std::chrono::milliseconds(20);
       if (markers_.WaitAll(token, {instance->name()}, std::min(step, deadline))) break;
       if (std::chrono::steady_clock::now() >= deadline)
@@ -221,11 +226,12 @@ Status Host::Shutdown() {
     for (size_t k = 0; k < i; ++k)
       if (!instances_[k]->stuck()) remaining.push_back(instances_[k]->name());
     if (remaining.empty()) continue;
-    if (Status m = inst.SendMarker(token); !m.ok()) {
+    auto flush_deadline = std::chrono::steady_clock::now() + kFlushTimeout;
+    if (Status m = inst.SendMarker(token, kFlushTimeout); !m.ok()) {
       spdlog::error("cannot flush the messages of '{}': {}", inst.name(), m.message());
       continue;
     }
-    if (!markers_.WaitAll(token, remaining, std::chrono::steady_clock::now() + kFlushTimeout))
+    if (!markers_.WaitAll(token, remaining, flush_deadline))
       spdlog::error("not every instance handled the last messages of '{}' within 10 s", inst.name());
   }
   for (size_t i = instances_.size(); i-- > 0;) {

@@ -213,12 +213,12 @@ void PluginInstance::Wake() {
   (void)n;  // EAGAIN means the counter is already non-zero: the actor will wake anyway.
 }
 
-Status PluginInstance::SendMarker(const std::string& body) {
+Status PluginInstance::SendMarker(const std::string& body, std::chrono::milliseconds timeout) {
   Envelope e;
   e.id = NewMessageId();
   e.time_us = NowMicros();
   e.source = config_.name;
-  return publisher_.Send(std::string(kControlPrefix) + "marker", EncodeEnvelope(e), body);
+  return publisher_.Send(std::string(kControlPrefix) + "marker", EncodeEnvelope(e), body, timeout);
 }
 
 // ---------------------------------------------------------------------------------------------

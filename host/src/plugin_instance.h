@@ -99,7 +99,8 @@ class PluginInstance {
 
   // Sends a control marker through this instance's own publisher, so that it arrives after
   // every message this instance published before.
-  Status SendMarker(const std::string& body);
+  // Waits up to `timeout` under backpressure.
+  Status SendMarker(const std::string& body, std::chrono::milliseconds timeout);
 
   const std::string& name() const { return config_.name; }
   const InstanceConfig& config() const { return config_; }
