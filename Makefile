@@ -38,7 +38,7 @@ test: build
 
 # The demo needs only the programs and the demo plugins, not the tests.
 demo: configure
-	cmake --build $(BUILD_DIR) -j $(JOBS) --target kordon-host kordon plate-sim logger
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target kordon-host kordon plate-sim logger mrz-reader kordon-mrz-sim
 	@BUILD_DIR=$(BUILD_DIR) config/run-demo
 
 # Benchmarks measure an optimised build of their own.

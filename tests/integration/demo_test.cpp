@@ -65,7 +65,7 @@ TEST_CASE("the demo site runs: plate reads from both lanes, with normalised plat
   HostProcess host(dir, DemoConfig(dir), "demo.ini");
   std::string why;
   REQUIRE_MESSAGE(host.WaitReady(10s, &why), why);
-  CHECK(host.ready().instances == std::vector<std::string>{"logger", "lane1-camera", "lane2-camera"});
+  CHECK(host.ready().instances == std::vector<std::string>{"logger", "lane1-documents", "lane1-camera", "lane2-camera"});
   auto client = ConnectClient(host.ready(), {"scanner"}, &why);
   REQUIRE_MESSAGE(client, why);
 
