@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "mrz_grouper.h"
+#include "specimens.h"
 
 namespace {
 
@@ -14,13 +15,6 @@ using kordon::mrz::LineGroup;
 using kordon::mrz::LineGrouper;
 using namespace std::chrono_literals;
 
-const std::string kTd3Line1 = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<";
-const std::string kTd3Line2 = "L898902C36UTO7408122F1204159ZE184226B<<<<<10";
-const std::string kTd1Line1 = "I<UTOD231458907<<<<<<<<<<<<<<<";
-const std::string kTd1Line2 = "7408122F1204159UTO<<<<<<<<<<<6";
-const std::string kTd1Line3 = "ERIKSSON<<ANNA<MARIA<<<<<<<<<<";
-const std::string kTd2Line1 = "I<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<";
-const std::string kTd2Line2 = "D231458907UTO7408122F1204159<<<<<<<6";
 
 const LineGrouper::Clock::time_point kT0{};
 

@@ -12,6 +12,7 @@
 
 #include "mrz.h"
 #include "mrz_message.h"
+#include "specimens.h"
 
 namespace {
 
@@ -25,16 +26,6 @@ using kordon::mrz::ParseResult;
 
 constexpr chrono::year_month_day kToday{chrono::year(2024), chrono::month(6), chrono::day(15)};
 
-// Doc 9303 part 4 (TD3 passport).
-const std::string kTd3Line1 = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<";
-const std::string kTd3Line2 = "L898902C36UTO7408122F1204159ZE184226B<<<<<10";
-// Doc 9303 part 5 (TD1 identity card).
-const std::string kTd1Line1 = "I<UTOD231458907<<<<<<<<<<<<<<<";
-const std::string kTd1Line2 = "7408122F1204159UTO<<<<<<<<<<<6";
-const std::string kTd1Line3 = "ERIKSSON<<ANNA<MARIA<<<<<<<<<<";
-// Doc 9303 part 6 (TD2).
-const std::string kTd2Line1 = "I<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<";
-const std::string kTd2Line2 = "D231458907UTO7408122F1204159<<<<<<<6";
 // Doc 9303 part 7 (visas).
 const std::string kMrvALine1 = "V<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<";
 const std::string kMrvALine2 = "L8988901C4XXX4009078F96121096ZE184226B<<<<<<";
