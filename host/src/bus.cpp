@@ -231,10 +231,7 @@ void Bus::Reject(const std::string& reason, size_t frames) {
   uint64_t n = stats_.external_rejected.fetch_add(1, std::memory_order_relaxed) + 1;
   reject_log_.Log(spdlog::level::warn,
                   fmt::format("bus ingress: rejected a malformed message ({} so far): {}", n, reason));
-  Envelope e;
-  e.id = NewMessageId();
-  e.time_us = NowMicros();
-  e.source = host_name_;
+  Envelope e = NewEnvelope(host_name_);
   e.schema = "bus.frame.rejected";
   nlohmann::json body = {{"reason", reason}, {"frames", frames}, {"endpoint", ingress_endpoint_},
                          {"rejected_total", n}};

@@ -106,10 +106,7 @@ Result<std::string> BusClient::Publish(const std::string& topic, const std::stri
   if (push_.handle() == nullptr) return Status::InvalidArgument("not connected to an ingress");
   if (Status s = ValidateTopic(topic); !s.ok()) return s;
   if (Status s = ValidateBody(body, 64 << 20); !s.ok()) return s;
-  Envelope e;
-  e.id = NewMessageId();
-  e.time_us = NowMicros();
-  e.source = source_;
+  Envelope e = NewEnvelope(source_);
   e.lane = options.lane;
   e.crossing_id = options.crossing_id;
   e.schema = options.schema;

@@ -108,6 +108,14 @@ int64_t NowMicros() {
       .count();
 }
 
+Envelope NewEnvelope(std::string source) {
+  Envelope e;
+  e.id = NewMessageId();
+  e.time_us = NowMicros();
+  e.source = std::move(source);
+  return e;
+}
+
 Status ValidateEnvelope(const Envelope& e) {
   if (e.time_us < 0) return Status::InvalidArgument("envelope time is negative");
   if (e.schema_version == 0) return Status::InvalidArgument("envelope schema_version is 0; versions start at 1");

@@ -52,6 +52,9 @@ struct Envelope {
   std::string reply_to;
 };
 
+// A new envelope from `source`: a fresh id, the current time, schema version 1, nothing else.
+Envelope NewEnvelope(std::string source);
+
 // Checks every field against the rules in sdk/README.md.
 Status ValidateEnvelope(const Envelope& envelope);
 // REQUIRES: ValidateEnvelope(envelope).ok() (lengths fit in one byte each).

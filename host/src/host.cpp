@@ -65,9 +65,8 @@ Status Host::Load() {
         r.skipped = true;
         spdlog::error("{} (skipped: on_plugin_error = skip)", r.error);
       } else if (first_error.ok()) {
-        first_error = Status::Version(r.error);
-        if (lib.status().code() != Status::Code::kVersion)
-          first_error = Status::InvalidArgument(r.error);
+        first_error = lib.status().code() == Status::Code::kVersion ? Status::Version(r.error)
+                                                                    : Status::InvalidArgument(r.error);
       }
     }
     reports_.push_back(std::move(r));
@@ -75,12 +74,14 @@ Status Host::Load() {
   return first_error;
 }
 
+void Host::Announce(const std::string& topic, const nlohmann::json& body) {
+  if (Status s = PublishEvent(topic, body.dump()); !s.ok())
+    spdlog::warn("could not publish the host event '{}': {}", topic, s.ToString());
+}
+
 Status Host::PublishEvent(const std::string& topic, const std::string& body) {
   if (!host_publisher_) return Status::Stopped("the bus is not running");
-  Envelope e;
-  e.id = NewMessageId();
-  e.time_us = NowMicros();
-  e.source = config_.name;
+  Envelope e = NewEnvelope(config_.name);
   return host_publisher_->Send(topic, EncodeEnvelope(e), body);
 }
 
@@ -109,7 +110,7 @@ Status Host::Start() {
       instance->Destroy();
       if (config_.on_plugin_error == OnPluginError::kSkip) {
         spdlog::error("{} (skipped: on_plugin_error = skip)", why);
-        (void)PublishEvent("plugin.status", nlohmann::json{{"instance", r.instance}, {"state", "failed"}, {"reason", why}}.dump());
+        Announce("plugin.status", nlohmann::json{{"instance", r.instance}, {"state", "failed"}, {"reason", why}});
         continue;
       }
       (void)Shutdown();
@@ -125,7 +126,7 @@ Status Host::Start() {
   for (size_t i = 0; i < instances_.size();) {
     Status s = instances_[i]->Start();
     if (s.ok()) {
-      (void)PublishEvent("plugin.status", nlohmann::json{{"instance", instances_[i]->name()}, {"state", "running"}}.dump());
+      Announce("plugin.status", nlohmann::json{{"instance", instances_[i]->name()}, {"state", "running"}});
       ++i;
       started_ = i;
       continue;
@@ -136,7 +137,7 @@ Status Host::Start() {
     }
     if (config_.on_plugin_error == OnPluginError::kSkip) {
       spdlog::error("{} (skipped: on_plugin_error = skip)", s.message());
-      (void)PublishEvent("plugin.status", nlohmann::json{{"instance", instances_[i]->name()}, {"state", "failed"}, {"reason", s.message()}}.dump());
+      Announce("plugin.status", nlohmann::json{{"instance", instances_[i]->name()}, {"state", "failed"}, {"reason", s.message()}});
       instances_[i]->Destroy();
       instances_.erase(instances_.begin() + static_cast<long>(i));
       continue;
@@ -146,8 +147,8 @@ Status Host::Start() {
   }
   nlohmann::json names = nlohmann::json::array();
   for (auto& i : instances_) names.push_back(i->name());
-  (void)PublishEvent("host.started", nlohmann::json{{"host", config_.name}, {"instances", names},
-                                                    {"abi", AbiVersionString(KORDON_ABI_VERSION)}}.dump());
+  Announce("host.started", nlohmann::json{{"host", config_.name}, {"instances", names},
+                                                    {"abi", AbiVersionString(KORDON_ABI_VERSION)}});
   spdlog::info("host '{}' running with {} plugin instance(s)", config_.name, instances_.size());
   return WriteReadyFile();
 }
@@ -157,10 +158,7 @@ Status Host::SyncSubscriptions(const std::vector<PluginInstance*>& instances) {
     std::string token = fmt::format("sync:{}:{}", instance->name(), ++marker_seq_);
     auto deadline = std::chrono::steady_clock::now() + kSyncTimeout;
     for (;;) {
-      Envelope e;
-      e.id = NewMessageId();
-      e.time_us = NowMicros();
-      e.source = config_.name;
+      Envelope e = NewEnvelope(config_.name);
       if (Status s = host_publisher_->Send("$ctl.marker", EncodeEnvelope(e), token, kSyncTimeout); !s.ok())
         return s;
       auto step = std::chrono::steady_clock::now() + std::chrono::milliseconds(20);
@@ -202,10 +200,8 @@ Status Host::Shutdown() {
   shut_down_ = true;
   Status result;
   bool stuck = false;
-  if (bus_ != nullptr) {
-    (void)PublishEvent("host.stopping", nlohmann::json{{"host", config_.name}}.dump());
-    bus_->CloseIngress();
-  }
+  if (host_publisher_) Announce("host.stopping", nlohmann::json{{"host", config_.name}});
+  if (bus_ != nullptr) bus_->CloseIngress();
   // Stop in reverse order of start; before the next one stops, everything this one published
   // has been handled by every instance still running.
   for (size_t i = started_; i-- > 0;) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
 #include <zmq.hpp>
 
 #include "bus.h"
@@ -64,6 +65,8 @@ class Host {
   Status PublishEvent(const std::string& topic, const std::string& body);
 
  private:
+  // Publishes a host event; a failure is logged (the event is informational).
+  void Announce(const std::string& topic, const nlohmann::json& body);
   Status SyncSubscriptions(const std::vector<PluginInstance*>& instances);
   Status WriteReadyFile();
   void LogStatistics();

@@ -214,10 +214,7 @@ void PluginInstance::Wake() {
 }
 
 Status PluginInstance::SendMarker(const std::string& body, std::chrono::milliseconds timeout) {
-  Envelope e;
-  e.id = NewMessageId();
-  e.time_us = NowMicros();
-  e.source = config_.name;
+  Envelope e = NewEnvelope(config_.name);
   return publisher_.Send(std::string(kControlPrefix) + "marker", EncodeEnvelope(e), body, timeout);
 }
 
@@ -501,10 +498,7 @@ kordon_status PluginInstance::Publish(const kordon_publish_args* args) {
   std::string_view body(args->body, args->body_size);
   if (Status s = ValidateBody(body, static_cast<size_t>(bus_.config().max_body_bytes)); !s.ok())
     return Fail(KORDON_E_INVALID_ARGUMENT, fmt::format("publish to '{}' refused: {}", topic, s.message()));
-  Envelope e;
-  e.id = NewMessageId();
-  e.time_us = NowMicros();
-  e.source = config_.name;
+  Envelope e = NewEnvelope(config_.name);
   e.lane = args->lane != nullptr ? args->lane : config_.lane;
   e.crossing_id = args->crossing_id != nullptr ? args->crossing_id : "";
   e.schema = args->schema != nullptr ? args->schema : "";
@@ -565,10 +559,7 @@ kordon_status PluginInstance::Request(const char* service, const char* body, siz
   if (Status s = ValidateBody(b, static_cast<size_t>(bus_.config().max_body_bytes)); !s.ok())
     return Fail(KORDON_E_INVALID_ARGUMENT, fmt::format("request to '{}' refused: {}", name, s.message()));
   if (timeout_ms == 0) timeout_ms = 1;
-  Envelope e;
-  e.id = NewMessageId();
-  e.time_us = NowMicros();
-  e.source = config_.name;
+  Envelope e = NewEnvelope(config_.name);
   e.lane = config_.lane;
   e.schema = "rpc." + name;
   e.reply_to = reply_topic_;
@@ -592,7 +583,7 @@ kordon_status PluginInstance::Reply(const kordon_message* request, kordon_status
                                     const char* body, size_t body_size) {
   if (request == nullptr || request->reply_to == nullptr || request->reply_to[0] == '\0')
     return Fail(KORDON_E_INVALID_ARGUMENT, "reply refused: the message is not a request (no reply_to)");
-  Envelope e;
+  Envelope e = NewEnvelope(config_.name);
   if (request->id == nullptr || !IdFromHex(request->id, &e.correlation_id))
     return Fail(KORDON_E_INVALID_ARGUMENT, "reply refused: the request has no valid id");
   std::string error_body;
@@ -606,9 +597,6 @@ kordon_status PluginInstance::Reply(const kordon_message* request, kordon_status
   } else if (Status s = ValidateBody(b, static_cast<size_t>(bus_.config().max_body_bytes)); !s.ok()) {
     return Fail(KORDON_E_INVALID_ARGUMENT, "reply refused: " + s.message());
   }
-  e.id = NewMessageId();
-  e.time_us = NowMicros();
-  e.source = config_.name;
   e.lane = request->lane != nullptr ? request->lane : "";
   e.crossing_id = request->crossing_id != nullptr ? request->crossing_id : "";
   return PublishEnvelope(request->reply_to, e, b);
