@@ -3,9 +3,10 @@
 #   make demo    install what is missing, build, start a simulated checkpoint, show its bus
 #   make test    install what is missing, build, run every test
 #
-# Other targets: make build | make bench | make clean | make deps
+# Other targets: make build | make bench | make fuzz | make clean | make deps
 # Variables:     BUILD_TYPE=Debug|Release|RelWithDebInfo   SANITIZE=address,undefined | thread
 #                JOBS=N (parallel build and test jobs, default: number of cores)
+#                FUZZ_SECONDS=N (make fuzz: time per fuzz target, default 60)
 
 BUILD_TYPE ?= RelWithDebInfo
 SANITIZE   ?=
@@ -20,7 +21,7 @@ comma := ,
 
 CMAKE_FLAGS := -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DKORDON_SANITIZE=$(SANITIZE)
 
-.PHONY: all deps configure build test demo bench clean
+.PHONY: all deps configure build test demo bench fuzz clean
 
 all: build
 
@@ -45,6 +46,15 @@ demo: configure
 bench:
 	$(MAKE) build BUILD_TYPE=Release BUILD_DIR=build-release
 	build-release/tests/bin/bus_bench
+
+# libFuzzer on every fuzz target (clang, ASan + UBSan); make test replays their corpora.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@.ci/install-deps clang
+	cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
+	  -DCMAKE_CXX_COMPILER=clang++ -DKORDON_FUZZ=ON -DKORDON_SANITIZE=address,undefined
+	cmake --build build-fuzz -j $(JOBS) --target fuzz-targets
+	tests/fuzz/run-fuzzers build-fuzz $(FUZZ_SECONDS)
 
 clean:
 	rm -rf build build-*
