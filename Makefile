@@ -45,7 +45,7 @@ demo: configure
 # Benchmarks measure an optimised build of their own.
 bench:
 	$(MAKE) build BUILD_TYPE=Release BUILD_DIR=build-release
-	build-release/tests/bin/bus_bench
+	tests/bench/run-all build-release
 
 # libFuzzer on every fuzz target (clang, ASan + UBSan); make test replays their corpora.
 FUZZ_SECONDS ?= 60

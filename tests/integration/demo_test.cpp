@@ -1,11 +1,16 @@
-// The demo site of config/demo.ini, as shipped: two simulated plate cameras and a logger.
-// Only the endpoints change ('*' ports, so that the test never clashes with a running demo),
-// plus a ready file and the build's plugin directory.
+// The demo site of config/demo.ini, as shipped, against kordon-site-sim: every device plugin
+// reads from its simulated device over TCP (or the X-ray spool) and its reads reach the bus.
+// Only the endpoints change: '*' bus ports and the simulator on ephemeral ports (so that the
+// test never clashes with a running demo), the X-ray spool in the test's directory, a ready
+// file and the build's plugin directory.
+//
+// Also: plate-sim, the no-hardware stand-in camera, as its README describes it.
 #include <signal.h>
 
 #include <map>
 #include <regex>
 #include <set>
+#include <thread>
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
@@ -17,30 +22,46 @@ namespace {
 
 static_assert(sizeof("А") == 3, "this file must be compiled as UTF-8");
 
-// The plate as plate-sim's README defines its `plate` field, for the letters of its default
-// list: separators removed, upper case, Cyrillic look-alikes replaced by their Latin twins.
-std::string ExpectedPlate(std::string raw) {
-  static const std::pair<const char*, const char*> kLookAlikes[] = {
-      {"А", "A"}, {"В", "B"}, {"Е", "E"}, {"К", "K"}, {"М", "M"}, {"Н", "H"},
-      {"О", "O"}, {"Р", "P"}, {"С", "C"}, {"Т", "T"}, {"Х", "X"}, {"У", "Y"}};
-  for (const auto& [cyrillic, latin] : kLookAlikes) {
-    for (size_t pos; (pos = raw.find(cyrillic)) != std::string::npos;) raw.replace(pos, std::string(cyrillic).size(), latin);
+constexpr int kDemoBasePort = 7410;  // config/demo.ini's first simulator port
+
+std::string SiteSimBinary() { return std::string(KORDON_BIN_DIR) + "/kordon-site-sim"; }
+
+// Starts kordon-site-sim on ephemeral ports and returns its ports in layout order (the
+// "listening" lines before "ready"); empty with *why on failure.
+std::vector<int> StartSiteSim(const TempDir& dir, const std::vector<std::string>& extra,
+                              std::unique_ptr<ChildProcess>* sim, std::string* why) {
+  std::vector<std::string> argv = {SiteSimBinary(), "--base-port", "0"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  *sim = ChildProcess::Spawn(argv, dir.File("site-sim.out"), dir.File("site-sim.err"), why);
+  if (!*sim) return {};
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const std::string out = (*sim)->ReadStdout();
+    if (out.find("ready\n") != std::string::npos) {
+      std::vector<int> ports;
+      for (const std::string& line : Lines(out)) {
+        if (line == "ready") break;
+        REQUIRE_MESSAGE(line.rfind("listening ", 0) == 0, "unexpected simulator line: " << line);
+        ports.push_back(std::stoi(line.substr(line.rfind(':') + 1)));
+      }
+      return ports;
+    }
+    if (!(*sim)->running()) break;
+    std::this_thread::sleep_for(10ms);
   }
-  std::string out;
-  for (char c : raw) {
-    if (c == ' ' || c == '-') continue;
-    out.push_back(c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c);
-  }
-  return out;
+  *why = "the site simulator did not get ready; stderr:\n" + (*sim)->ReadStderr();
+  return {};
 }
 
 // config/demo.ini with its endpoints replaced. Fails the test when a line to replace is gone.
-std::string DemoConfig(const TempDir& dir) {
+std::string DemoConfig(const TempDir& dir, const std::vector<int>& sim_ports) {
   const std::string original = ReadFileOrEmpty(SourcePath("config/demo.ini"));
   REQUIRE_MESSAGE(!original.empty(), "cannot read config/demo.ini");
+  const std::regex link(R"(^link = tcp://127\.0\.0\.1:(\d+)$)");
   std::string out;
-  int replaced = 0;
+  int replaced = 0, links = 0;
   for (const std::string& line : Lines(original)) {
+    std::smatch m;
     if (line.rfind("bus.ingress", 0) == 0) {
       out += "bus.ingress = tcp://127.0.0.1:*\n";
       ++replaced;
@@ -50,60 +71,113 @@ std::string DemoConfig(const TempDir& dir) {
     } else if (line == "[host]") {
       out += line + "\nready_file = " + dir.File("ready.json") + "\nplugin_path = " + KORDON_PLUGIN_DIR + "\n";
       ++replaced;
+    } else if (line.rfind("spool = ", 0) == 0) {
+      out += "spool = " + dir.File("xray-spool") + "\n";
+      ++replaced;
+    } else if (std::regex_match(line, m, link)) {
+      const size_t offset = static_cast<size_t>(std::stoi(m[1]) - kDemoBasePort);
+      REQUIRE_MESSAGE(offset < sim_ports.size(), "demo.ini links to a port the simulator lacks: " << line);
+      out += "link = tcp://127.0.0.1:" + std::to_string(sim_ports[offset]) + "\n";
+      ++links;
     } else {
       out += line + "\n";
     }
   }
-  REQUIRE_MESSAGE(replaced == 3, "config/demo.ini no longer has [host], bus.ingress and bus.egress lines");
+  REQUIRE_MESSAGE(replaced == 4, "config/demo.ini no longer has [host], bus.ingress, bus.egress and spool lines");
+  CHECK(links == static_cast<int>(sim_ports.size()));  // every simulated device is wired
   return out;
 }
 
+nlohmann::json Body(const host::BusMessage& m) { return nlohmann::json::parse(m.body, nullptr, false); }
+
 TEST_SUITE("demo") {
 
-TEST_CASE("the demo site runs: plate reads from both lanes, with normalised plates") {
+TEST_CASE("the demo site reads every simulated device of every lane") {
   TempDir dir;
-  HostProcess host(dir, DemoConfig(dir), "demo.ini");
+  std::unique_ptr<ChildProcess> sim;
   std::string why;
+  const std::vector<int> ports = StartSiteSim(
+      dir, {"--interval-ms", "4000", "--seed", "3", "--xray-dir", dir.File("xray-spool"),
+            "--manifests", dir.File("manifests.jsonl")},
+      &sim, &why);
+  REQUIRE_MESSAGE(ports.size() == 9, why);
+
+  HostProcess host(dir, DemoConfig(dir, ports), "demo.ini");
   REQUIRE_MESSAGE(host.WaitReady(10s, &why), why);
-  CHECK(host.ready().instances == std::vector<std::string>{"logger", "lane1-documents", "lane1-camera", "lane2-camera"});
-  auto client = ConnectClient(host.ready(), {"scanner"}, &why);
+  auto client = ConnectClient(host.ready(), {"scanner", "scale", "device"}, &why);
   REQUIRE_MESSAGE(client, why);
 
-  const std::map<std::string, std::pair<std::string, std::string>> lanes = {
-      {"lane-1", {"lane1-camera", "lane1-camera"}},  // lane -> (instance, camera)
-      {"lane-2", {"lane2-camera", "lane2-cam"}}};
+  // What each lane must show within a few vehicles: (topic, lane) pairs.
+  std::set<std::pair<std::string, std::string>> wanted = {
+      {"scanner.plate.read", "lane-1"},    {"scanner.plate.read", "lane-2"},
+      {"scanner.plate.read", "lane-3"},    {"scanner.document.read", "lane-1"},
+      {"scanner.document.read", "lane-2"}, {"scanner.document.read", "lane-3"},
+      {"scanner.container.read", "lane-1"}, {"scale.weight.stable", "lane-1"},
+      {"scale.weight.stable", "lane-3"},   {"scanner.xray.scan", "lane-1"}};
   const std::regex kNormalised("^[A-Z0-9]+$");
-  std::set<std::string> seen;
-  std::optional<nlohmann::json> first_lane1;
-  const auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (seen.size() < 2 && std::chrono::steady_clock::now() < deadline) {
-    auto m = ReceiveTopic(*client, "scanner.plate.read",
-                          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()));
-    if (!m) break;
-    CAPTURE(m->body);
-    REQUIRE(lanes.count(m->envelope.lane) == 1);
-    const auto& [instance, camera] = lanes.at(m->envelope.lane);
-    CHECK(m->envelope.source == instance);
-    nlohmann::json body = nlohmann::json::parse(m->body, nullptr, false);
-    REQUIRE(body.is_object());
-    CHECK(body["camera"] == camera);
-    const std::string plate = body["plate"].get<std::string>();
-    CHECK(std::regex_match(plate, kNormalised));
-    CHECK(plate == ExpectedPlate(body["raw"].get<std::string>()));
-    if (m->envelope.lane == "lane-1" && body["sequence"] == 1) first_lane1 = body;
-    seen.insert(m->envelope.lane);
+  std::map<std::string, std::string> device_state;  // instance -> last state
+  std::vector<std::string> problems;
+  const auto deadline = std::chrono::steady_clock::now() + 40s;
+  while (!wanted.empty() && std::chrono::steady_clock::now() < deadline) {
+    std::optional<host::BusMessage> m = client->Receive(200ms);
+    if (!m) continue;
+    const nlohmann::json body = Body(*m);
+    if (!body.is_object()) {
+      problems.push_back(m->topic + ": body is not JSON: " + m->body);
+      continue;
+    }
+    if (m->topic == "device.status") {
+      device_state[body.value("device", "?")] = body.value("state", "?");
+      continue;
+    }
+    if (m->topic == "scanner.plate.read" &&
+        !std::regex_match(body.value("plate", std::string("?")), kNormalised))
+      problems.push_back("plate not normalised: " + m->body);
+    if (m->topic == "scale.weight.stable" && !(body.value("kg", 0.0) > 5000))
+      problems.push_back("a truck's stable weight under 5 t: " + m->body);
+    wanted.erase({m->topic, m->envelope.lane});
   }
-  INFO(host.Log());
-  CHECK(seen == std::set<std::string>{"lane-1", "lane-2"});
-  // plate-sim's README quotes the first read of this very instance (seed 1, default plates).
-  REQUIRE(first_lane1.has_value());
-  CHECK((*first_lane1)["raw"] == "02 KG 345 АВС");
-  CHECK((*first_lane1)["plate"] == "02KG345ABC");
-  CHECK((*first_lane1)["country"] == "KG");
-  CHECK((*first_lane1)["confidence"] == 0.82);
-  CHECK((*first_lane1)["image_ref"] == "sim://lane1-camera/1.jpg");
+  INFO("host log:\n" << host.Log() << "\nsimulator:\n" << sim->ReadStdout() << sim->ReadStderr());
+  std::string missing;
+  for (const auto& [topic, lane] : wanted) missing += " " + topic + "@" + lane;
+  CHECK_MESSAGE(wanted.empty(), "never seen:" << missing);
+  for (const std::string& p : problems) CHECK_MESSAGE(false, p);
+  for (const auto& [instance, state] : device_state)
+    CHECK_MESSAGE((state == "idle" || state == "busy"), instance << " is " << state);
+  CHECK(!ReadFileOrEmpty(dir.File("manifests.jsonl")).empty());
 
   client.reset();
+  auto exit = host.StopWith(SIGTERM);
+  REQUIRE(exit.has_value());
+  CHECK(exit->ExitedWith(0));
+  sim->Signal(SIGTERM);
+  auto sim_exit = sim->WaitFor(5s);
+  REQUIRE(sim_exit.has_value());
+  CHECK(sim_exit->ExitedWith(0));
+}
+
+TEST_CASE("plate-sim, the stand-in camera, publishes what its README quotes") {
+  TempDir dir;
+  HostProcess host(dir, HostSection(dir) + PluginSection("lane1-camera", SitePlugin("plate-sim"),
+                                                         "lane = lane-1\ninterval_ms = 1500\nseed = 1"));
+  std::string why;
+  REQUIRE_MESSAGE(host.WaitReady(10s, &why), why);
+  auto client = ConnectClient(host.ready(), {"scanner"}, &why);
+  REQUIRE_MESSAGE(client, why);
+  // The first read goes out one interval after start, well after the client is live.
+  auto first = ReceiveTopic(*client, "scanner.plate.read", 5s);
+  REQUIRE(first.has_value());
+  const nlohmann::json b = Body(*first);
+  CHECK(b["sequence"] == 1);
+  CHECK(b["raw"] == "02 KG 345 АВС");
+  CHECK(b["plate"] == "02KG345ABC");
+  CHECK(b["country"] == "KG");
+  CHECK(b["confidence"] == 0.82);
+  CHECK(b["image_ref"] == "sim://lane1-camera/1.jpg");
+  auto any = ReceiveTopic(*client, "scanner.plate.read", 5s);
+  REQUIRE(any.has_value());
+  CHECK(any->envelope.lane == "lane-1");
+  CHECK(std::regex_match(Body(*any).value("plate", std::string("?")), std::regex("^[A-Z0-9]+$")));
   auto exit = host.StopWith(SIGTERM);
   REQUIRE(exit.has_value());
   CHECK(exit->ExitedWith(0));
