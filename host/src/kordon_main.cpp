@@ -2,16 +2,19 @@
 //
 //   kordon tail [PREFIX...]        print bus messages live
 //   kordon pub TOPIC JSON          publish one message
+//   kordon devices                 ask every device plugin for its state and print a table
 //   kordon plugin info FILE        print a plugin's descriptor without starting it
 //   kordon version
 //
 // Exit codes: 0 success, 1 usage error, 2 refused (bad plugin, rejected message),
-// 3 the host could not be reached or did not confirm in time.
+// 3 the host could not be reached or did not confirm in time, 4 (devices) a device is not
+// healthy or none answered.
 #include <signal.h>
 
 #include <atomic>
 #include <cstdio>
 #include <iostream>
+#include <map>
 
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
@@ -39,6 +42,7 @@ const char kUsage[] =
     "Commands:\n"
     "  tail [PREFIX...]     print bus messages live (all when no prefix is given)\n"
     "  pub TOPIC JSON       publish one message and confirm that the host accepted it\n"
+    "  devices              ask every device for its state (device.status.request) and list them\n"
     "  plugin info FILE     print a plugin's descriptor without starting it\n"
     "  version              print the tool's version and plugin ABI\n"
     "\n"
@@ -239,6 +243,89 @@ int Pub(int argc, char** argv) {
   return 3;
 }
 
+// A roll call of the devices: publishes device.status.request and gathers the device.status
+// answers (requested: true) that come back within --wait-ms.
+int Devices(int argc, char** argv) {
+  po::options_description d("kordon devices options");
+  AddEndpointOptions(d);
+  d.add_options()
+    ("device", po::value<std::string>(), "ask only this instance")
+    ("wait-ms", po::value<int64_t>()->default_value(1500), "how long to gather answers")
+    ("json", "one device.status body per line instead of a table");
+  po::positional_options_description pos;
+  po::variables_map vm;
+  int rc = 0;
+  const char* usage = "Usage: kordon devices [--device NAME] [--wait-ms N] [--json]";
+  if (!Parse(argc, argv, d, pos, vm, usage, &rc)) return rc;
+  const int64_t wait_ms = vm["wait-ms"].as<int64_t>();
+  if (wait_ms < 1 || wait_ms > 600000) {
+    fmt::print(stderr, "kordon devices: --wait-ms must be 1..600000\n");
+    return 1;
+  }
+  Result<Endpoints> ep = ResolveEndpoints(vm);
+  if (!ep.ok()) {
+    fmt::print(stderr, "kordon devices: {}\n", ep.status().message());
+    return 1;
+  }
+  BusClient client("kordon-devices");
+  client.Subscribe("device.status");
+  if (Status s = client.ConnectEgress(ep->egress); !s.ok()) {
+    fmt::print(stderr, "kordon devices: {}\n", s.message());
+    return 3;
+  }
+  if (Status s = client.ConnectIngress(ep->ingress); !s.ok()) {
+    fmt::print(stderr, "kordon devices: {}\n", s.message());
+    return 3;
+  }
+  // The answers must not go by before our subscription reaches the host.
+  if (Status s = client.WaitUntilLive(std::chrono::seconds(5)); !s.ok()) {
+    fmt::print(stderr, "kordon devices: {} (is kordon-host running at {}?)\n", s.message(), ep->egress);
+    return 3;
+  }
+  nlohmann::json request = nlohmann::json::object();
+  if (vm.count("device")) request["device"] = vm["device"].as<std::string>();
+  Result<std::string> id = client.Publish("device.status.request", request.dump(), {});
+  if (!id.ok()) {
+    fmt::print(stderr, "kordon devices: request not sent: {}\n", id.status().message());
+    return 3;
+  }
+  std::map<std::string, nlohmann::json> answers;  // by device, sorted
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+  while (!g_stop && std::chrono::steady_clock::now() < deadline) {
+    auto m = client.Receive(std::chrono::milliseconds(50));
+    if (!m || m->topic != "device.status") continue;
+    nlohmann::json body = nlohmann::json::parse(m->body, nullptr, false);
+    if (!body.is_object() || !body.value("requested", false) || !body.contains("device")) continue;
+    if (!body["device"].is_string()) continue;
+    answers[body["device"].get<std::string>()] = std::move(body);
+  }
+  bool all_healthy = !answers.empty();
+  for (const auto& [name, body] : answers) all_healthy = all_healthy && body.value("healthy", false);
+  if (vm.count("json")) {
+    for (const auto& [name, body] : answers) fmt::print("{}\n", body.dump());
+  } else if (answers.empty()) {
+    fmt::print(stderr, "kordon devices: no device answered within {} ms\n", wait_ms);
+  } else {
+    auto text = [](const nlohmann::json& j, const char* key) {
+      auto it = j.find(key);
+      return it != j.end() && it->is_string() ? it->get<std::string>() : std::string("-");
+    };
+    auto count = [](const nlohmann::json& j, const char* key) -> uint64_t {
+      auto stats = j.find("stats");
+      if (stats == j.end() || !stats->is_object()) return 0;
+      auto it = stats->find(key);
+      return it != stats->end() && it->is_number_unsigned() ? it->get<uint64_t>() : 0;
+    };
+    fmt::print("{:<20} {:<17} {:<8} {:>7} {:>7} {:>10}  {:<24} {}\n", "DEVICE", "KIND", "STATE",
+               "READS", "ERRORS", "RECONNECTS", "SINCE", "REASON");
+    for (const auto& [name, body] : answers)
+      fmt::print("{:<20} {:<17} {:<8} {:>7} {:>7} {:>10}  {:<24} {}\n", name, text(body, "kind"),
+                 text(body, "state"), count(body, "reads_published"), count(body, "errors"),
+                 count(body, "reconnects"), text(body, "since"), text(body, "reason"));
+  }
+  return all_healthy ? 0 : 4;
+}
+
 int PluginInfo(int argc, char** argv) {
   po::options_description d("kordon plugin info options");
   d.add_options()
@@ -291,6 +378,7 @@ int main(int argc, char** argv) {
   }
   if (command == "tail") return Tail(argc - 1, argv + 1);
   if (command == "pub") return Pub(argc - 1, argv + 1);
+  if (command == "devices") return Devices(argc - 1, argv + 1);
   if (command == "plugin") {
     if (argc >= 3 && std::string(argv[2]) == "info") return PluginInfo(argc - 2, argv + 2);
     fmt::print(stderr, "kordon plugin: unknown subcommand; try 'kordon plugin info FILE'\n");

@@ -3,6 +3,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+#include <cstdio>
+#include <ctime>
 #include <utility>
 
 namespace kordon::device {
@@ -18,7 +21,29 @@ const char* DeviceStateName(DeviceState state) {
   return "unknown";
 }
 
+namespace {
+
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string Rfc3339(int64_t us) {
+  const std::time_t secs = static_cast<std::time_t>(us / 1000000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char out[64];
+  std::snprintf(out, sizeof out, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>((us / 1000) % 1000));
+  return out;
+}
+
+}  // namespace
+
 std::string DeviceStatusBody(const DeviceStatus& status) {
+  const bool healthy = status.state == DeviceState::kIdle || status.state == DeviceState::kBusy;
   const nlohmann::json body = {
       {"device", status.device},
       {"kind", status.kind},
@@ -26,6 +51,9 @@ std::string DeviceStatusBody(const DeviceStatus& status) {
       {"previous", DeviceStateName(status.previous)},
       {"reason", status.reason},
       {"link", status.link},
+      {"healthy", healthy},
+      {"since", status.since_us > 0 ? nlohmann::json(Rfc3339(status.since_us)) : nlohmann::json()},
+      {"requested", status.requested},
       {"stats",
        {{"lines_received", status.stats.lines_received},
         {"reads_published", status.stats.reads_published},
@@ -50,10 +78,25 @@ bool DeviceModel::SetState(DeviceState state, std::string_view reason) {
   previous_ = state_;
   state_ = state;
   reason_ = std::string(reason);
+  since_us_ = NowMicros();
   if (publisher_) {
-    DeviceStatus s{device_, kind_, state_, previous_, reason_, link_, stats()};
+    DeviceStatus s{device_, kind_, state_, previous_, reason_, link_, stats(), since_us_, false};
     publisher_(kStatusTopic, DeviceStatusBody(s));
   }
+  return true;
+}
+
+bool DeviceModel::AnswerStatusRequest(std::string_view request_body) {
+  const nlohmann::json request = nlohmann::json::parse(request_body, nullptr, false);
+  if (request.is_object()) {
+    auto it = request.find("device");
+    if (it != request.end() && (!it->is_string() || it->get<std::string>() != device_))
+      return false;
+  }
+  std::lock_guard lock(mutex_);
+  if (!publisher_) return false;
+  DeviceStatus s{device_, kind_, state_, previous_, reason_, link_, stats(), since_us_, true};
+  publisher_(kStatusTopic, DeviceStatusBody(s));
   return true;
 }
 
@@ -83,7 +126,7 @@ DeviceStats DeviceModel::stats() const {
 
 DeviceStatus DeviceModel::status() const {
   std::lock_guard lock(mutex_);
-  return DeviceStatus{device_, kind_, state_, previous_, reason_, link_, stats()};
+  return DeviceStatus{device_, kind_, state_, previous_, reason_, link_, stats(), since_us_, false};
 }
 
 DeviceHealth DeviceModel::Health() const {

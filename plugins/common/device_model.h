@@ -20,6 +20,9 @@
 namespace kordon::device {
 
 inline constexpr char kStatusTopic[] = "device.status";
+// A roll call: every device plugin answers it with its current device.status (requested: true).
+// `kordon devices` and the console use it; the body is {} or {"device": NAME} for one device.
+inline constexpr char kStatusRequestTopic[] = "device.status.request";
 
 enum class DeviceState {
   kClosed,   // not opened (before start, after stop)
@@ -52,10 +55,14 @@ struct DeviceStatus {
   std::string reason;
   std::string link;    // the link string
   DeviceStats stats;
+  int64_t since_us = 0;    // when the device entered `state` (µs since the Unix epoch, UTC)
+  bool requested = false;  // this body answers a device.status.request, not a change
 };
 
 // The device.status body: {"device", "kind", "state", "previous", "reason", "link",
-// "stats": {"lines_received", "reads_published", "errors", "reconnects", "bytes_received"}}.
+// "healthy" (state idle or busy), "since" (RFC 3339 UTC, when the state was entered),
+// "requested", "stats": {"lines_received", "reads_published", "errors", "reconnects",
+// "bytes_received"}}.
 // Pure; never throws except std::bad_alloc. Text that is not UTF-8 is replaced, not refused.
 std::string DeviceStatusBody(const DeviceStatus& status);
 
@@ -70,6 +77,11 @@ class DeviceModel {
   // Moves to `state` and publishes device.status. A move to the state the device is already
   // in publishes nothing and returns false (the reason is kept as it was).
   bool SetState(DeviceState state, std::string_view reason);
+
+  // Publishes the current status as the answer to a device.status.request (requested: true),
+  // whatever the state. `request_body` is the request's body: {} asks every device,
+  // {"device": NAME} only this one (others ignore it). Returns whether it answered.
+  bool AnswerStatusRequest(std::string_view request_body);
 
   void CountLine(size_t bytes);  // one line received, with its bytes
   void CountBytes(size_t bytes);  // bytes received outside lines (terminators, discarded)
@@ -92,6 +104,7 @@ class DeviceModel {
   DeviceState state_ = DeviceState::kClosed;     // GUARDED_BY(mutex_)
   DeviceState previous_ = DeviceState::kClosed;  // GUARDED_BY(mutex_)
   std::string reason_ = "not opened";            // GUARDED_BY(mutex_)
+  int64_t since_us_ = 0;                         // GUARDED_BY(mutex_)
 
   std::atomic<uint64_t> lines_received_{0};
   std::atomic<uint64_t> reads_published_{0};

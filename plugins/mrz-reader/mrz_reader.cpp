@@ -132,6 +132,10 @@ class MrzReader : public kordon::Plugin {
   }
 
   kordon::Status OnMessage(const kordon::Message& m) override {
+    if (m.topic() == kordon::device::kStatusRequestTopic) {
+      if (model_) model_->AnswerStatusRequest(m.body());
+      return kordon::Status::Ok();
+    }
     // Subscriptions match prefixes; only the exact topic is a reader's text.
     if (m.topic() != kordon::mrz::kRawTopic) return kordon::Status::Ok();
     // Two-digit years are resolved against the day the text was published (UTC).
@@ -261,5 +265,6 @@ KORDON_PLUGIN(MrzReader, {.name = "mrz-reader",
                                          ".rejected, device.status",
                           .publishes = {kordon::mrz::kReadTopic, kordon::mrz::kRejectedTopic,
                                         kordon::device::kStatusTopic},
-                          .subscribes = {kordon::mrz::kRawTopic},
+                          .subscribes = {kordon::mrz::kRawTopic,
+                                         kordon::device::kStatusRequestTopic},
                           .services = {}})

@@ -18,6 +18,7 @@
 #include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -647,9 +648,16 @@ TEST_CASE("device model: state changes publish device.status bodies") {
   CHECK(model.SetState(DeviceState::kOffline, "connection refused"));
   REQUIRE(published.size() == 1);
   CHECK(published[0].first == "device.status");
-  CHECK(published[0].second == nlohmann::json::parse(R"({
+  // "since" is the wall clock: checked for its form, then compared without it.
+  nlohmann::json first = published[0].second;
+  REQUIRE(first["since"].is_string());
+  CHECK(std::regex_match(first["since"].get<std::string>(),
+                         std::regex(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$)")));
+  first.erase("since");
+  CHECK(first == nlohmann::json::parse(R"({
     "device": "plate-cam-1", "kind": "plate-camera", "state": "offline", "previous": "closed",
-    "reason": "connection refused", "link": "tcp://10.0.0.5:9100",
+    "reason": "connection refused", "link": "tcp://10.0.0.5:9100", "healthy": false,
+    "requested": false,
     "stats": {"lines_received": 0, "reads_published": 0, "errors": 0, "reconnects": 0,
               "bytes_received": 0}})"));
 
@@ -686,6 +694,32 @@ TEST_CASE("device model: state changes publish device.status bodies") {
   CHECK(stats.reads_published == 1);
   CHECK(stats.errors == 1);
   CHECK(stats.reconnects == 1);
+}
+
+TEST_CASE("device model: a status request gets the current state, once per asking device") {
+  std::vector<nlohmann::json> published;
+  DeviceModel model("lane1-scale", "weighbridge", "tcp://127.0.0.1:7413",
+                    [&](std::string_view, const std::string& body) {
+                      published.push_back(nlohmann::json::parse(body));
+                    });
+  CHECK(model.AnswerStatusRequest("{}"));  // before any change: closed, since unknown
+  REQUIRE(published.size() == 1);
+  CHECK(published[0]["state"] == "closed");
+  CHECK(published[0]["requested"] == true);
+  CHECK(published[0]["since"].is_null());
+  CHECK(published[0]["healthy"] == false);
+
+  CHECK(model.SetState(DeviceState::kIdle, "connected"));
+  CHECK(model.AnswerStatusRequest(R"({"device": "lane1-scale"})"));
+  CHECK_FALSE(model.AnswerStatusRequest(R"({"device": "lane3-scale"})"));  // another device
+  CHECK_FALSE(model.AnswerStatusRequest(R"({"device": 7})"));  // a name must be a string
+  CHECK(model.AnswerStatusRequest("not json: answered as a request for all"));
+  REQUIRE(published.size() == 4);
+  CHECK(published[2]["state"] == "idle");
+  CHECK(published[2]["requested"] == true);
+  CHECK(published[2]["healthy"] == true);
+  CHECK(published[2]["since"] == published[1]["since"]);  // the change's time, not the request's
+  CHECK(published[1]["requested"] == false);
 }
 
 TEST_CASE("device model: health check and bodies that survive bad bytes") {
