@@ -232,7 +232,7 @@ class Weighbridge : public kordon::Plugin {
           last_frame_ = now;  // one report per silent period
           ++silent_periods_;
           Failure("no frame within " + std::to_string(reply_timeout_.count()) + " ms", "",
-                  silent_periods_ >= kFailuresForError);
+                  silent_periods_ >= kFailuresForError, /*silence=*/true);
         }
         return;
       }
@@ -241,7 +241,8 @@ class Weighbridge : public kordon::Plugin {
                                 std::to_string(reply_timeout_.count()) + " ms";
         if (!expired->tag.empty())
           PublishResult(CommandName(expired->text), expired->tag, false, "timeout", why);
-        Failure(why, "", session_->consecutive_timeouts() >= kFailuresForError);
+        Failure(why, "", session_->consecutive_timeouts() >= kFailuresForError,
+                /*silence=*/true);
       }
       if (!session_->CanSend(now)) return;
       wb::SicsSession::Command command;
@@ -263,7 +264,7 @@ class Weighbridge : public kordon::Plugin {
     std::optional<wb::SicsSession::Command> failed = session_->FailOutstanding();
     if (failed && !failed->tag.empty())
       PublishResult(CommandName(failed->text), failed->tag, false, "failed", "write: " + why);
-    Failure("cannot send " + *to_send + ": " + why, "");
+    Failure("cannot send " + *to_send + ": " + why, "", false, /*silence=*/true);
   }
 
   // ---- link thread ---------------------------------------------------------------------------
@@ -385,13 +386,18 @@ class Weighbridge : public kordon::Plugin {
     }
   }
 
-  // A bad reply / frame / timeout: counted, published as scale.error, the stable window
-  // restarts; kFailuresForError in a row (or `now_error`) make the device state error.
-  void Failure(const std::string& reason, std::string_view frame, bool now_error = false) {
-    detector_->Interrupt();
+  // A bad reply / frame / timeout: counted and published as scale.error. kFailuresForError in
+  // a row (or `now_error`) make the device state error and restart the stable window. A single
+  // bad frame between good ones does not: the good ones are checked (checksum, digits), and
+  // line noise on a long cable must not keep a truck from ever being weighed. A silence
+  // always restarts it (`silence`): a stable weight needs readings all through its window.
+  void Failure(const std::string& reason, std::string_view frame, bool now_error = false,
+               bool silence = false) {
     CountAndPublishError(reason, frame);
     ++failures_;
+    if (silence) detector_->Interrupt();
     if (now_error || failures_ >= kFailuresForError) {
+      detector_->Interrupt();
       const bool silent = reason.rfind("no ", 0) == 0;  // "no reply…", "no frame…"
       model_->SetState(DeviceState::kError,
                        silent ? "scale not answering: " + reason
