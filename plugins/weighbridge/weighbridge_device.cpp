@@ -62,7 +62,8 @@ ProfilePoint TruckProfile::At(std::chrono::milliseconds elapsed) {
   } else if (t < empty + ramp) {
     // Axle by axle: the weight climbs in steps, and the bridge rocks.
     const double f = static_cast<double>(t - empty) / static_cast<double>(ramp);
-    p.kg = target * std::min(1.0, std::floor(f * 4 + 1) / 4) * (0.9 + 0.1 * f) + noise(random_) * 20;
+    const double axles = std::min(1.0, std::floor(f * 4 + 1) / 4);
+    p.kg = target * axles * (0.9 + 0.1 * f) + noise(random_) * 20;
     p.motion = true;
   } else if (t < empty + ramp + hold) {
     p.kg = target + noise(random_);
