@@ -5,7 +5,8 @@
 // Why a quiet period after a timeout: MT-SICS replies carry no sequence number, and the reply
 // to SI and to a later SI look alike. A reply that comes after its command timed out must not
 // be taken as the answer to the next one, so after a timeout nothing is sent for one more
-// reply timeout; whatever arrives then is discarded as late.
+// reply timeout; whatever arrives then is discarded as late. (A reply later than that which
+// matches the next command is indistinguishable from its answer: the protocol has no ids.)
 //
 // Thread safety: a plain value; one thread at a time (the plugin guards it with its mutex).
 #ifndef KORDON_PLUGINS_WEIGHBRIDGE_SICS_SESSION_H_

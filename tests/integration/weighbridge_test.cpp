@@ -140,12 +140,14 @@ TEST_CASE("weighbridge over MT-SICS: stable weight per truck, zero and tare, cle
     CHECK(r.value("result", "") == "not_ready");  // the truck was driving
   }
   // Another scale's command is not ours: no result.
-  REQUIRE(run.client->Publish("scale.command", R"({"scale": "wb9", "command": "zero"})").ok());
-  REQUIRE(run.client->Publish("scale.command", R"({"scale": "wb1", "command": "zero"})").ok());
+  REQUIRE(run.client->Publish("scale.command", R"({"scale": "wb9", "command": "tare"})").ok());
+  id = run.client->Publish("scale.command", R"({"scale": "wb1", "command": "zero"})");
+  REQUIRE(id.ok());
   result = ReceiveTopic(*run.client, "scale.command.result", 5s);
   REQUIRE_MESSAGE(result.has_value(), run.host->Log());
   r = Body(*result);
-  CHECK(r.value("command", "") == "zero");
+  CHECK(r.value("command", "") == "zero");  // the first result: wb9's tare got none
+  CHECK(r.value("request_id", "") == id.value());
   CHECK(r.value("scale", "") == "wb1");
 
   auto cleared = ReceiveTopic(*run.client, "scale.weight.cleared", 10s);
