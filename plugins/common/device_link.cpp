@@ -457,7 +457,12 @@ void DeviceLink::ReadUntilDropped(int fd, std::string* reason) {
     const ssize_t got = read(fd, buffer, sizeof buffer);
     if (got > 0) {
       bytes_received_ += static_cast<uint64_t>(got);
-      splitter.Feed(std::string_view(buffer, static_cast<size_t>(got)), on_line, on_overlong);
+      const std::string_view chunk(buffer, static_cast<size_t>(got));
+      if (options_.raw) {
+        if (callbacks_.on_bytes) callbacks_.on_bytes(chunk);
+      } else {
+        splitter.Feed(chunk, on_line, on_overlong);
+      }
     } else if (got == 0) {
       *reason = spec_.kind == LinkSpec::Kind::kTcp ? "connection closed by the device"
                                                    : "device closed";

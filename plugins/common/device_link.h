@@ -90,6 +90,10 @@ enum class LinkState {
 const char* LinkStateName(LinkState state);
 
 struct LinkOptions {
+  // Raw mode: bytes go to LinkCallbacks::on_bytes as they are read, unsplit (for framed
+  // protocols whose frames are not lines, e.g. a checksum byte after the CR). `terminator`
+  // then only says what Write appends; max_line_bytes is unused.
+  bool raw = false;
   char terminator = '\n';
   size_t max_line_bytes = 4096;
   std::chrono::milliseconds initial_backoff{100};
@@ -103,6 +107,8 @@ struct LinkOptions {
 // the reader thread); Write is allowed.
 struct LinkCallbacks {
   std::function<void(std::string_view line)> on_line;
+  // Raw mode only: every chunk read, in order (a frame may be split across chunks).
+  std::function<void(std::string_view bytes)> on_bytes;
   // Every state change, with a reason ("connected", "connection refused", "closed by peer"...).
   std::function<void(LinkState state, std::string_view reason)> on_state;
   // Non-fatal trouble that does not change the state: an over-long line.

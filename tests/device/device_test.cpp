@@ -318,6 +318,39 @@ TEST_CASE("tcp: lines split across segments and \\r\\n arrive whole") {
   CHECK(link.state() == LinkState::kStopped);
 }
 
+TEST_CASE("tcp: raw mode hands over every byte unsplit, CR and NUL included; Write works") {
+  TcpServer server;
+  Recorder rec;
+  std::string raw;  // GUARDED_BY(rec.mutex)
+  LinkCallbacks callbacks = rec.Callbacks();
+  callbacks.on_bytes = [&](std::string_view bytes) { rec.Add([&] { raw.append(bytes); }); };
+  LinkOptions options = FastOptions();
+  options.raw = true;
+  options.max_line_bytes = 4;  // ignored in raw mode: nothing is over-long
+  DeviceLink link(Spec(server.link()), options, callbacks);
+  std::string error;
+  REQUIRE(link.Start(&error));
+  REQUIRE(server.Accept());
+  REQUIRE(rec.WaitForState(LinkState::kConnected));
+  static constexpr char kBytes[] = "\x02" "405123456000000\r\x55\n\0\x02";
+  const std::string frame(kBytes, sizeof kBytes - 1);
+  server.Send(frame.substr(0, 7));
+  std::this_thread::sleep_for(milliseconds(15));
+  server.Send(frame.substr(7));
+  REQUIRE(rec.WaitFor([&] { return raw.size() >= frame.size(); }));
+  {
+    std::lock_guard lock(rec.mutex);
+    CHECK(raw == frame);
+    CHECK(rec.lines.empty());
+    CHECK(rec.errors.empty());
+  }
+  CHECK(link.counters().bytes_received == frame.size());
+  CHECK(link.counters().lines_received == 0);
+  REQUIRE(link.Write("Z", &error));
+  CHECK(server.Receive(3) == "Z\r\n");
+  link.Stop();
+}
+
 TEST_CASE("tcp: an over-long line is reported and skipped; the next line arrives") {
   TcpServer server;
   Recorder rec;
