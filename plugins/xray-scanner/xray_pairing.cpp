@@ -95,13 +95,13 @@ std::optional<PairAction> PairTracker::CheckMetadata(const std::string& name, co
   const auto image = files_.find(m.image.file);
   if (image == files_.end()) {
     if (!handed_out_.count(m.image.file) && processed_(m.image.file)) {
-      PairAction finish;
-      finish.kind = PairAction::Kind::kFinishMove;
-      finish.scan_id = m.scan_id;
-      finish.file = name;
-      finish.metadata_file = name;
-      finish.metadata = m;
-      return finish;
+      PairAction recover;
+      recover.kind = PairAction::Kind::kRecover;
+      recover.scan_id = m.scan_id;
+      recover.file = name;
+      recover.metadata_file = name;
+      recover.metadata = m;
+      return recover;
     }
     if (!timed_out) return std::nullopt;
     reject.reason = "image '" + m.image.file + "' did not arrive within " +

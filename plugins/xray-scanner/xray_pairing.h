@@ -50,14 +50,17 @@ struct PairAction {
   enum class Kind {
     kPublish,     // a complete pair: hash, publish, move to processed
     kReject,      // move the files named to rejected, publish scanner.xray.rejected
-    kFinishMove,  // the image is already in processed (a move cut short): move the metadata
+    // The image is already in processed/ and its metadata still in the spool: the plugin
+    // stopped between moving the image and moving the metadata (publishing in between).
+    // Hash it there, publish (again: at-least-once), move the metadata.
+    kRecover,
   };
   Kind kind = Kind::kReject;
   std::optional<std::string> scan_id;  // unknown for an orphan image or unreadable metadata
   std::string file;                    // the file the event is about (metadata, or the orphan)
   std::string metadata_file;           // "" for an orphan image
   std::string image_file;              // "" when unknown or not present
-  std::optional<Metadata> metadata;    // kPublish, kFinishMove
+  std::optional<Metadata> metadata;    // kPublish, kRecover
   std::string reason;                  // kReject
 };
 

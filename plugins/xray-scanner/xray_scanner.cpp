@@ -397,20 +397,9 @@ class XrayScanner : public kordon::Plugin {
 
   void Handle(const PairAction& action) {
     switch (action.kind) {
-      case PairAction::Kind::kPublish: Publish(action); break;
+      case PairAction::Kind::kPublish: Publish(action, false); break;
       case PairAction::Kind::kReject: Reject(action, action.reason); break;
-      case PairAction::Kind::kFinishMove: {
-        // The image reached processed/ but its metadata did not (a stop or crash between
-        // the two moves): the scan was published; finish the move, publish nothing.
-        std::string error;
-        if (Move(action.metadata_file, processed_dir_, false, &error)) {
-          host().Info("scan " + *action.scan_id + ": finished moving it to " + processed_dir_);
-        } else {
-          CountError("scan " + *action.scan_id + ": " + error);
-          pending_moves_.push_back(action.metadata_file);
-        }
-        break;
-      }
+      case PairAction::Kind::kRecover: Publish(action, true); break;
     }
   }
 
@@ -419,59 +408,78 @@ class XrayScanner : public kordon::Plugin {
     host().Warn(text);
   }
 
-  void Publish(const PairAction& action) {
+  // Hash, move the image to processed/, publish, move the metadata. The image moves before
+  // the publish so that the path in the body exists when a consumer reads it; a stop or a
+  // crash anywhere in between leaves the metadata in the spool, and the next scan recovers
+  // the pair (`recovering`: the image is already in processed/) and publishes it again.
+  void Publish(const PairAction& action, bool recovering) {
     const kordon::xray::Metadata& m = *action.metadata;
+    const std::string& image = m.image.file;
     for (const std::string* name : {&action.image_file, &action.metadata_file}) {
-      if (ExistsIn(processed_dir_, *name)) {
+      if (!name->empty() && ExistsIn(processed_dir_, *name)) {
         Reject(action, "scan_id '" + m.scan_id + "' was already processed (" + processed_dir_ +
                            "/" + *name + " exists); a scanner must not reuse a scan id");
         return;
       }
     }
-    model_->SetState(DeviceState::kBusy, "hashing " + action.image_file);
+    Fd processed;
+    int image_dir = dir_.get();
+    if (recovering) {
+      processed.Reset(::open(processed_dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      image_dir = processed.get();
+      host().Info("scan " + m.scan_id + ": its image is already in " + processed_dir_ +
+                  " (stopped before the metadata moved); publishing it again");
+    }
+    model_->SetState(DeviceState::kBusy, "hashing " + image);
     std::string error;
     std::optional<kordon::xray::FileHash> hash = kordon::xray::HashFileAt(
-        dir_.get(), action.image_file, options_.max_image_bytes, &stopping_, &error);
+        image_dir, image, options_.max_image_bytes, &stopping_, &error);
     model_->SetState(DeviceState::kIdle, "watching " + spool_);
-    if (stopping_) return;  // left in the spool: picked up again at the next start
+    if (stopping_) return;  // left as it is: picked up again at the next start
     if (!hash) {
-      Reject(action, "image '" + action.image_file + "': " + error);
+      Reject(action, "image '" + image + "': " + error);
       return;
     }
     model_->CountBytes(hash->bytes);
     if (hash->bytes != m.image.bytes) {
+      if (recovering) {
+        Reject(action, "image '" + image + "' in " + processed_dir_ + " has " +
+                           std::to_string(hash->bytes) + " bytes, the metadata says " +
+                           std::to_string(m.image.bytes));
+        return;
+      }
       // It changed after it had settled: watch it settle again.
-      host().Warn("scan " + m.scan_id + ": image '" + action.image_file + "' changed (" +
+      host().Warn("scan " + m.scan_id + ": image '" + image + "' changed (" +
                   std::to_string(hash->bytes) + " bytes, metadata says " +
                   std::to_string(m.image.bytes) + "); waiting for it to settle again");
       tracker_->Release(action);
       return;
     }
     if (m.image.sha256 && *m.image.sha256 != hash->sha256) {
-      Reject(action, "image '" + action.image_file + "' has SHA-256 " + hash->sha256 +
+      Reject(action, "image '" + image + "' has SHA-256 " + hash->sha256 +
                          ", the metadata says " + *m.image.sha256);
       return;
     }
-    const std::string image_path = processed_dir_ + "/" + action.image_file;
-    kordon::Status s =
-        host().Publish(kordon::xray::kScanTopic, kordon::xray::ScanBody(m, scanner_, image_path,
-                                                                        hash->sha256));
+    if (!recovering && !Move(image, processed_dir_, false, &error)) {
+      // Not a fault of the scan (e.g. processed_dir on another file system): tried again.
+      CountError("scan " + m.scan_id + " not published: " + error + "; will retry");
+      tracker_->Release(action);
+      return;
+    }
+    const std::string image_path = processed_dir_ + "/" + image;
+    kordon::Status s = host().Publish(
+        kordon::xray::kScanTopic, kordon::xray::ScanBody(m, scanner_, image_path, hash->sha256));
     if (!s.ok()) {
-      // Not published: the pair stays in the spool and is tried again once it settles.
-      CountError("scan " + m.scan_id + " not published: " + s.ToString() +
-                 "; it stays in the spool and will be retried");
+      // The metadata stays in the spool; the next scan recovers the pair and tries again.
+      CountError("scan " + m.scan_id + " not published: " + s.ToString() + "; will retry");
       tracker_->Release(action);
       return;
     }
     model_->CountRead();
     ++published_;
-    // Image first: a metadata file whose image is already in processed/ is recognised at the
-    // next scan (kFinishMove) and not published twice.
-    for (const std::string* name : {&action.image_file, &action.metadata_file}) {
-      if (!Move(*name, processed_dir_, false, &error)) {
-        CountError("scan " + m.scan_id + " published but " + error + "; retrying");
-        pending_moves_.push_back(*name);
-      }
+    if (!Move(action.metadata_file, processed_dir_, false, &error)) {
+      CountError("scan " + m.scan_id + " published but " + error + "; retrying");
+      pending_moves_.push_back(action.metadata_file);
     }
   }
 

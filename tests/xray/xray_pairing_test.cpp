@@ -253,7 +253,7 @@ TEST_CASE("temporary names and directories are ignored") {
   CHECK_FALSE(f.tracker.HasPending());
 }
 
-TEST_CASE("an image already in processed/ finishes the move without a publish") {
+TEST_CASE("an image already in processed/ with its metadata in the spool is recovered") {
   Fixture f;
   f.spool.processed.insert("Q.pgm");
   f.spool.Put("Q.json", Meta("Q", "Q.pgm", 10));
@@ -261,7 +261,7 @@ TEST_CASE("an image already in processed/ finishes the move without a publish") 
   REQUIRE(actions.empty());
   actions = f.At(1000ms);
   REQUIRE(actions.size() == 1);
-  CHECK(actions[0].kind == PairAction::Kind::kFinishMove);
+  CHECK(actions[0].kind == PairAction::Kind::kRecover);
 }
 
 TEST_CASE("released after a failed publish: tried again once settled again") {
