@@ -378,7 +378,8 @@ std::string RejectedBody(std::string_view scanner, std::optional<std::string_vie
                          std::string_view file, std::string_view reason) {
   OrderedJson id = nullptr;
   if (scan_id) id = *scan_id;
-  return Dump(OrderedJson{{"scanner", scanner}, {"scan_id", id}, {"file", file}, {"reason", reason}});
+  return Dump(
+      OrderedJson{{"scanner", scanner}, {"scan_id", id}, {"file", file}, {"reason", reason}});
 }
 
 }  // namespace kordon::xray

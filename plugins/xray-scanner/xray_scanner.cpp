@@ -249,7 +249,17 @@ class XrayScanner : public kordon::Plugin {
       tracker_ = std::make_unique<kordon::xray::PairTracker>(
           options_, [this](const std::string& name) { return ReadMetadata(name); },
           [this](const std::string& image) { return ExistsIn(processed_dir_, image); });
-      Watch(inotify.get(), dir_stat);
+      try {
+        Watch(inotify.get(), dir_stat);
+      } catch (const std::exception& e) {
+        // Nothing here is expected to throw but std::bad_alloc; an exception must not end
+        // the host (std::terminate), so the watcher reports it and starts over.
+        model_->CountError();
+        model_->SetState(DeviceState::kError, std::string("watcher failed: ") + e.what());
+        host().Error("spool " + spool_ + ": watcher failed: " + e.what() + "; restarting");
+        bool activity = false, gone = false;
+        if (!Wait(backoff.Next(), -1, &activity, &gone)) break;
+      }
       tracker_.reset();
     }
     dir_.Reset();

@@ -79,11 +79,19 @@ TEST_CASE("only the required fields") {
   CHECK(body["energy_kev"].is_null());
 }
 
-TEST_CASE("not JSON, not an object, too large") {
-  CHECK(ParseMetadata("{\"format\": ", "X", kMax).error.find("not valid JSON") != std::string::npos);
-  CHECK(ParseMetadata("", "X", kMax).error.find("not valid JSON") != std::string::npos);
+bool NotJson(const std::string& text) {
+  return ParseMetadata(text, "X", kMax).error.find("not valid JSON") != std::string::npos;
+}
+
+TEST_CASE("not JSON, not an object, too large, too deep") {
+  CHECK(NotJson("{\"format\": "));
+  CHECK(NotJson(""));
+  CHECK(NotJson("{\"a\": \"\xff\"}"));  // not UTF-8
   CHECK(ParseMetadata("[1]", "X", kMax).error == "metadata must be a JSON object");
-  CHECK(ParseMetadata("{\"a\": \"\xff\"}", "X", kMax).error.find("not valid JSON") != std::string::npos);
+  // Nesting as deep as the size limit allows: refused or parsed, never a stack overflow.
+  const std::string deep = "{\"a\": " + std::string(kMaxMetadataBytes / 2 - 8, '[') +
+                           std::string(kMaxMetadataBytes / 2 - 8, ']') + "}";
+  CHECK(ParseMetadata(deep, "X", kMax).error == "scan_id is missing");
   const std::string huge = "{\"pad\": \"" + std::string(kMaxMetadataBytes, 'x') + "\"}";
   CHECK(ParseMetadata(huge, "X", kMax).error.find("larger than") != std::string::npos);
 }
