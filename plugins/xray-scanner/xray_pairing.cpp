@@ -1,6 +1,7 @@
 // xray_pairing.cpp — see xray_pairing.h.
 #include "xray_pairing.h"
 
+#include <set>
 #include <string>
 #include <utility>
 
@@ -30,7 +31,9 @@ PairTracker::PairTracker(PairOptions options, MetadataReader reader, ProcessedCh
 void PairTracker::HandOut(const PairAction& action) {
   for (const std::string* name : {&action.metadata_file, &action.image_file, &action.file}) {
     if (name->empty()) continue;
-    handed_out_.insert(*name);
+    const auto seen = files_.find(*name);
+    if (seen != files_.end())
+      handed_out_[*name] = {seen->second.inode, seen->second.size, seen->second.mtime_ns};
     files_.erase(*name);
     parsed_.erase(*name);
   }
@@ -150,19 +153,24 @@ std::vector<PairAction> PairTracker::Update(const std::vector<FileEntry>& listin
   for (const FileEntry& e : listing) {
     if (e.kind == FileKind::kDirectory || IsTemporaryName(e.name)) continue;
     present.insert(e.name);
-    if (handed_out_.count(e.name)) continue;
+    if (const auto out = handed_out_.find(e.name); out != handed_out_.end()) {
+      if (out->second == Identity{e.inode, e.size, e.mtime_ns}) continue;
+      handed_out_.erase(out);  // a new file under the name of one handed out
+    }
     auto [it, inserted] =
-        files_.try_emplace(e.name, Seen{e.kind, e.size, e.mtime_ns, now, now});
+        files_.try_emplace(e.name, Seen{e.kind, e.size, e.mtime_ns, e.inode, now, now});
     Seen& s = it->second;
-    if (!inserted && (s.kind != e.kind || s.size != e.size || s.mtime_ns != e.mtime_ns)) {
+    if (!inserted && (s.kind != e.kind || s.size != e.size || s.mtime_ns != e.mtime_ns ||
+                      s.inode != e.inode)) {
       s.kind = e.kind;
       s.size = e.size;
       s.mtime_ns = e.mtime_ns;
+      s.inode = e.inode;
       s.last_change = now;
       parsed_.erase(e.name);  // metadata rewritten in place: read it again
     }
   }
-  std::erase_if(handed_out_, [&](const std::string& n) { return !present.count(n); });
+  std::erase_if(handed_out_, [&](const auto& kv) { return !present.count(kv.first); });
   std::erase_if(files_, [&](const auto& kv) { return !present.count(kv.first); });
   std::erase_if(parsed_, [&](const auto& kv) { return !present.count(kv.first); });
 

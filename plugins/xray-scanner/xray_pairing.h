@@ -14,7 +14,6 @@
 #include <functional>
 #include <map>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -30,6 +29,7 @@ struct FileEntry {
   FileKind kind = FileKind::kRegular;
   uint64_t size = 0;
   int64_t mtime_ns = 0;
+  uint64_t inode = 0;  // with mtime and size: tells a new file under an old name apart
 };
 
 struct PairOptions {
@@ -76,7 +76,7 @@ class PairTracker {
   // Takes the full listing of the spool directory (directories, temporary names and files
   // handed out in an earlier action are skipped) at time `now`; returns what to do, in name
   // order. Every file named in an action is handed out: ignored from then on while it stays
-  // in the directory.
+  // in the directory — the same file (inode, size, mtime); a new file under that name is new.
   std::vector<PairAction> Update(const std::vector<FileEntry>& listing, Clock::time_point now);
 
   // The caller could not carry out `action` (e.g. the publish failed): its files are taken
@@ -91,8 +91,14 @@ class PairTracker {
     FileKind kind;
     uint64_t size;
     int64_t mtime_ns;
+    uint64_t inode;
     Clock::time_point first_seen;
     Clock::time_point last_change;
+  };
+  struct Identity {
+    uint64_t inode, size;
+    int64_t mtime_ns;
+    bool operator==(const Identity&) const = default;
   };
 
   std::optional<PairAction> CheckMetadata(const std::string& name, const Seen& seen,
@@ -104,7 +110,7 @@ class PairTracker {
   const ProcessedCheck processed_;
   std::map<std::string, Seen> files_;
   std::map<std::string, ParseResult> parsed_;  // valid metadata, by file name
-  std::set<std::string> handed_out_;
+  std::map<std::string, Identity> handed_out_;
 };
 
 // "<stem>" of "<stem>.json"; "" when `name` is not a metadata file name.

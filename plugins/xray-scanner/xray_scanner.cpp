@@ -334,6 +334,7 @@ class XrayScanner : public kordon::Plugin {
                                      : FileKind::kOther;
       f.size = static_cast<uint64_t>(st.st_size);
       f.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+      f.inode = static_cast<uint64_t>(st.st_ino);
       out.push_back(std::move(f));
       errno = 0;
     }
@@ -522,7 +523,7 @@ class XrayScanner : public kordon::Plugin {
       }
     }
     // "<scan-id>.reason.txt", or "<file>.reason.txt" when the scan id is unknown.
-    const std::string reason_name = (id.empty() ? action.file : id) + ".reason.txt";
+    const std::string reason_name = id.empty() ? action.file : id;
     const std::string text = "file: " + action.file + "\nscan_id: " +
                              (id.empty() ? "(unknown)" : id) + "\nreason: " + reason + "\n" +
                              moved;
@@ -538,18 +539,23 @@ class XrayScanner : public kordon::Plugin {
                             s.ToString() + " (the reason is in " + rejected_dir_ + ")");
   }
 
-  bool WriteReason(const std::string& name, const std::string& text, std::string* error) {
-    const std::string path = rejected_dir_ + "/" + name;
-    Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
-    if (fd.get() < 0) {
-      *error = "cannot write " + path + ": " + Errno();
-      return false;
+  // Writes rejected_dir/<stem>.reason.txt, never replacing an earlier one (a scan id
+  // rejected twice): <stem>.1.reason.txt, <stem>.2.reason.txt...
+  bool WriteReason(const std::string& stem, const std::string& text, std::string* error) {
+    for (int i = 0; i < 1000; ++i) {
+      const std::string path =
+          rejected_dir_ + "/" + stem + (i ? "." + std::to_string(i) : "") + ".reason.txt";
+      Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+      if (fd.get() < 0 && errno == EEXIST) continue;
+      if (fd.get() < 0 ||
+          ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+        *error = "cannot write " + path + ": " + Errno();
+        return false;
+      }
+      return true;
     }
-    if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
-      *error = "cannot write " + path + ": " + Errno();
-      return false;
-    }
-    return true;
+    *error = "cannot write " + stem + ".reason.txt: too many of that name";
+    return false;
   }
 
   // Settings (constant after the constructor).

@@ -264,6 +264,23 @@ TEST_CASE("an image already in processed/ with its metadata in the spool is reco
   CHECK(actions[0].kind == PairAction::Kind::kRecover);
 }
 
+TEST_CASE("a new file under the name of one handed out is new, the same file is not") {
+  Fixture f;
+  f.spool.Put("S.json", Meta("S", "S.pgm", 10));
+  f.spool.Put("S.pgm", "0123456789");
+  CHECK(f.At(0ms).empty());
+  auto actions = f.At(500ms);
+  REQUIRE(actions.size() == 1);
+  CHECK(f.At(600ms).empty());  // the same files, not moved yet: ignored
+  // Moved away and written again before the tracker saw the directory without them.
+  f.spool.Put("S.json", Meta("S", "S.pgm", 10));
+  f.spool.Put("S.pgm", "abcdefghij");
+  CHECK(f.At(700ms).empty());
+  actions = f.At(1200ms);
+  REQUIRE(actions.size() == 1);
+  CHECK(actions[0].kind == PairAction::Kind::kPublish);
+}
+
 TEST_CASE("released after a failed publish: tried again once settled again") {
   Fixture f;
   f.spool.Put("R.json", Meta("R", "R.pgm", 10));
