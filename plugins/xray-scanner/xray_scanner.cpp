@@ -135,7 +135,14 @@ class XrayScanner : public kordon::Plugin {
     if (wake_.get() < 0) return kordon::Status::Failed("cannot create an eventfd: " + Errno());
     stopping_ = false;
     try {
-      thread_ = std::thread([this] { Run(); });
+      thread_ = std::thread([this] {
+        try {
+          Run();
+        } catch (const std::exception& e) {  // std::bad_alloc outside a scan: report, end
+          model_->SetState(DeviceState::kError, std::string("watcher ended: ") + e.what());
+          host().Error("spool " + spool_ + ": watcher ended: " + e.what());
+        }
+      });
     } catch (const std::system_error& e) {
       return kordon::Status::Failed(std::string("cannot start the watcher thread: ") + e.what());
     }
@@ -169,7 +176,7 @@ class XrayScanner : public kordon::Plugin {
   // --- Watcher thread ------------------------------------------------------------------------
 
   // Waits up to `delay` (or for inotify activity on `inotify_fd` when >= 0). Returns false
-  // when stopping; *dir_event says the directory itself went away.
+  // when stopping; *dir_gone says the directory itself went away.
   bool Wait(std::chrono::milliseconds delay, int inotify_fd, bool* activity, bool* dir_gone) {
     pollfd fds[2] = {{wake_.get(), POLLIN, 0}, {inotify_fd, POLLIN, 0}};
     const int n = ::poll(fds, inotify_fd >= 0 ? 2 : 1, static_cast<int>(delay.count()));
@@ -199,17 +206,30 @@ class XrayScanner : public kordon::Plugin {
     model_->SetState(DeviceState::kOffline, reason);
   }
 
-  // Makes `dir` if it is missing (one level: its parent must exist).
-  bool EnsureDir(const std::string& dir, std::string* error) {
+  // Makes `dir` if it is missing (one level: its parent must exist) and checks that it is on
+  // the spool's file system: pairs are moved with rename(2), which cannot cross one.
+  bool EnsureDir(const std::string& dir, dev_t spool_dev, std::string* error) {
     struct stat st {};
-    if (::stat(dir.c_str(), &st) == 0) {
-      if (S_ISDIR(st.st_mode)) return true;
+    if (::stat(dir.c_str(), &st) != 0) {
+      if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+        *error = "cannot create " + dir + ": " + Errno();
+        return false;
+      }
+      if (::stat(dir.c_str(), &st) != 0) {
+        *error = "cannot stat " + dir + ": " + Errno();
+        return false;
+      }
+    }
+    if (!S_ISDIR(st.st_mode)) {
       *error = dir + " exists and is not a directory";
       return false;
     }
-    if (::mkdir(dir.c_str(), 0755) == 0 || errno == EEXIST) return true;
-    *error = "cannot create " + dir + ": " + Errno();
-    return false;
+    if (st.st_dev != spool_dev) {
+      *error = dir + " is not on the file system of the spool " + spool_ +
+               " (files are moved with rename)";
+      return false;
+    }
+    return true;
   }
 
   void Run() {
@@ -223,7 +243,8 @@ class XrayScanner : public kordon::Plugin {
         error = "cannot open the spool directory " + spool_ + ": " + Errno();
       } else if (::fstat(dir_.get(), &dir_stat) != 0) {
         error = "cannot stat " + spool_ + ": " + Errno();
-      } else if (!EnsureDir(processed_dir_, &error) || !EnsureDir(rejected_dir_, &error)) {
+      } else if (!EnsureDir(processed_dir_, dir_stat.st_dev, &error) ||
+                 !EnsureDir(rejected_dir_, dir_stat.st_dev, &error)) {
         // error set
       }
       if (!error.empty()) {

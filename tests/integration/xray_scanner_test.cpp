@@ -372,6 +372,30 @@ TEST_CASE("xray-scanner is offline while the spool is missing, idle once it appe
   CHECK_MESSAGE((exit && exit->ExitedWith(0)), host.Log());
 }
 
+TEST_CASE("xray-scanner stays offline while processed_dir is on another file system") {
+  TempDir dir;
+  struct stat tmp {}, shm {};
+  if (::stat(dir.path().c_str(), &tmp) != 0 || ::stat("/dev/shm", &shm) != 0 ||
+      tmp.st_dev == shm.st_dev) {
+    MESSAGE("no second file system at /dev/shm; nothing to check");
+    return;
+  }
+  const std::string spool = dir.File("spool");
+  REQUIRE(::mkdir(spool.c_str(), 0755) == 0);
+  std::string other = "/dev/shm/kordon-xray-XXXXXX";
+  REQUIRE(::mkdtemp(other.data()) != nullptr);
+  HostProcess host(dir, HostSection(dir) +
+                            PluginSection("xray1", SitePlugin("xray-scanner"),
+                                          "spool = " + spool + "\nprocessed_dir = " + other +
+                                              "\n" + kSettings));
+  std::string why;
+  REQUIRE_MESSAGE(host.WaitReady(10s, &why), why);
+  CHECK_MESSAGE(host.WaitForLog("is not on the file system of the spool", 5s), host.Log());
+  auto exit = host.StopWith(SIGTERM, 10s);
+  CHECK_MESSAGE((exit && exit->ExitedWith(0)), host.Log());
+  ::rmdir(other.c_str());
+}
+
 TEST_CASE("xray-scanner refuses bad settings at create, naming the setting") {
   const std::pair<std::string, std::string> cases[] = {
       {"settle_ms = 200", "spool"},  // no spool at all
