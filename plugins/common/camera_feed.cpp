@@ -211,6 +211,9 @@ FeedLine ParseJson(std::string_view text, FeedKind kind, bool allow_heartbeat) {
     object = Json::parse(text);
   } catch (const Json::parse_error& e) {
     return Error("the line is not valid JSON (error at byte " + std::to_string(e.byte) + ")");
+  } catch (const Json::exception& e) {
+    // Not only parse_error: a number beyond double ("1e999") throws out_of_range.
+    return Error(std::string("the line is not valid JSON (") + e.what() + ")");
   }
   if (!object.is_object()) return Error("the JSON is not an object");
   return ParseObject(object, kind, allow_heartbeat);

@@ -24,6 +24,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -99,24 +100,31 @@ class CameraPlugin : public kordon::Plugin {
       const auto tick = std::clamp(heartbeat_timeout_ / 5, std::chrono::milliseconds(10),
                                    std::chrono::milliseconds(500));
       kordon::TimerId id = 0;
-      kordon::Status s = host().StartTimer(tick, tick, [this] { CheckSilence(); }, &id);
+      kordon::Status s = host().StartTimer(
+          tick, tick, [this] { Guarded("the heartbeat timer", [&] { CheckSilence(); }); }, &id);
       if (!s.ok()) return s;
       timer_ = id;
     }
     device::LinkOptions options;  // LF or CRLF, 4096 bytes
     device::LinkCallbacks callbacks;
-    callbacks.on_line = [this](std::string_view line) { OnDeviceLine(line); };
+    // The callbacks run on the link's thread, where an exception would end the process:
+    // Guarded turns one (std::bad_alloc, a defect) into a counted, logged error.
+    callbacks.on_line = [this](std::string_view line) {
+      Guarded("a line", [&] { OnDeviceLine(line); });
+    };
     callbacks.on_state = [this](device::LinkState state, std::string_view reason) {
-      OnLinkState(state, reason);
+      Guarded("a link state change", [&] { OnLinkState(state, reason); });
     };
     callbacks.on_error = [this](std::string_view error) {
       // An over-long line: its bytes are gone (the link never buffers them), so the
       // rejection quotes none.
-      model_->CountError();
-      Publish(Outcome{Outcome::Kind::kRejected, Traits::kRejectedTopic,
-                      RejectedBody(error, "", settings_.camera, settings_.link),
-                      std::string(error)},
-              nullptr);
+      Guarded("an over-long line", [&] {
+        model_->CountError();
+        Publish(Outcome{Outcome::Kind::kRejected, Traits::kRejectedTopic,
+                        RejectedBody(error, "", settings_.camera, settings_.link),
+                        std::string(error)},
+                nullptr);
+      });
     };
     link_ = std::make_unique<device::DeviceLink>(*spec_, options, std::move(callbacks));
     std::string error;
@@ -168,6 +176,23 @@ class CameraPlugin : public kordon::Plugin {
     kordon::Status s = host().CancelTimer(*timer_);
     if (!s.ok()) host().Warn("cancelling the heartbeat timer: " + s.ToString());
     timer_.reset();
+  }
+
+  // Runs fn; an exception from it is counted as a device error and logged, not propagated.
+  template <class Fn>
+  void Guarded(const char* what, Fn&& fn) noexcept {
+    try {
+      fn();
+      return;
+    } catch (const std::exception& e) {
+      try {
+        if (model_) model_->CountError();
+        host().Error(std::string(Traits::kName) + ": handling " + what + " failed: " + e.what());
+      } catch (...) {
+      }
+    } catch (...) {
+      if (model_) model_->CountError();
+    }
   }
 
   // Any thread. Publishes a read or a rejection (counted and logged); counts a heartbeat.
