@@ -117,13 +117,15 @@ const char* TextField(FeedKind kind) { return kind == FeedKind::kPlate ? "plate"
 
 // --- JSON form -------------------------------------------------------------------------------
 
-// Reads optional string field `name`: absent or null leaves *out empty. Returns an error or "".
+// Reads optional string field `name`: absent, null or "" leaves *out empty (as an empty
+// delimited field does). Returns an error or "".
 std::string OptionalString(const Json& object, const char* name, std::optional<std::string>* out,
                            size_t max_bytes = kMaxFieldBytes) {
   auto it = object.find(name);
   if (it == object.end() || it->is_null()) return {};
   if (!it->is_string()) return std::string("field '") + name + "' must be a string";
   const std::string& value = it->get_ref<const std::string&>();
+  if (value.empty()) return {};
   if (std::string problem = CheckText(value, SIZE_MAX, max_bytes); !problem.empty())
     return std::string("field '") + name + "' " + problem;
   *out = value;

@@ -54,6 +54,11 @@ TEST_CASE("a minimal JSON line: only the text; nulls count as absent; an integer
   REQUIRE(f.type == Type::kRead);
   CHECK_FALSE(f.read.country);
   CHECK(*f.read.id == "42");
+  // "" is absent too, as in the delimited form (plate-sim writes "country": "" for unknown).
+  f = ParseFeedLine(R"({"plate":"ABC","country":"","camera":""})", FeedKind::kPlate);
+  REQUIRE(f.type == Type::kRead);
+  CHECK_FALSE(f.read.country);
+  CHECK_FALSE(f.read.camera);
 }
 
 TEST_CASE("a container JSON line, with size_type and position") {
