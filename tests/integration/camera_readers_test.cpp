@@ -200,6 +200,9 @@ TEST_CASE("plate-reader reports a silent camera as an error, and idle again on a
   auto client = ConnectClient(host.ready(), {"device.status"}, &why);
   REQUIRE_MESSAGE(client != nullptr, why);
   REQUIRE(camera.Accept(10s));
+  // The plugin may have gone silent before the client was live: a heartbeat now restarts the
+  // silence, whose end the client then sees for sure.
+  camera.Send("HEARTBEAT;;lane1-cam\n");
   auto error = ReceiveTopic(*client, "device.status", 10s, State("cam1", "error"));
   REQUIRE_MESSAGE(error.has_value(), host.Log());
   CHECK(Body(*error)["reason"].get<std::string>().rfind("camera silent for ", 0) == 0);
