@@ -36,8 +36,20 @@ std::string ShapeProblem(std::string_view code) {
   return {};
 }
 
+// ShapeProblem() == "" without building the sentence: the repair search calls this for every
+// candidate.
+bool WellShaped(std::string_view code) {
+  if (code.size() != kCodeLength) return false;
+  for (size_t i = 0; i < 3; ++i)
+    if (!IsLetter(code[i])) return false;
+  if (code[3] != 'U' && code[3] != 'J' && code[3] != 'Z') return false;
+  for (size_t i = 4; i < kCodeLength; ++i)
+    if (!IsDigit(code[i])) return false;
+  return true;
+}
+
 bool Validates(std::string_view code) {
-  if (!ShapeProblem(code).empty()) return false;
+  if (!WellShaped(code)) return false;
   const std::optional<char> expected = CheckDigit(code);
   return expected && *expected == code[10];
 }
