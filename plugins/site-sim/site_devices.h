@@ -5,6 +5,7 @@
 #ifndef KORDON_PLUGINS_SITE_SIM_SITE_DEVICES_H_
 #define KORDON_PLUGINS_SITE_SIM_SITE_DEVICES_H_
 
+#include <poll.h>
 #include <signal.h>
 
 #include <chrono>
@@ -37,8 +38,8 @@ class Endpoint {
   std::string Describe() const;  // "lane1 documents 127.0.0.1:7410"
 
   // poll() integration.
-  void AddPollFds(std::vector<struct pollfd>* fds) const;
-  void OnPoll(const std::vector<struct pollfd>& fds, size_t* index);
+  void AddPollFds(std::vector<pollfd>* fds) const;
+  void OnPoll(const std::vector<pollfd>& fds, size_t* index);
   // Periodic work (heartbeats, streams); returns when it wants to run again.
   virtual Clock::time_point Tick(Clock::time_point now) { return now + std::chrono::seconds(1); }
 

@@ -42,6 +42,7 @@
 
 #include "scenario.h"
 #include "site_devices.h"
+#include "site_weighbridge.h"
 
 namespace {
 
