@@ -243,6 +243,12 @@ int Pub(int argc, char** argv) {
   return 3;
 }
 
+// True when j[key] is the JSON value true (false for absent keys and other types).
+bool IsTrue(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_boolean() && it->get<bool>();
+}
+
 // A roll call of the devices: publishes device.status.request and gathers the device.status
 // answers (requested: true) that come back within --wait-ms.
 int Devices(int argc, char** argv) {
@@ -269,6 +275,7 @@ int Devices(int argc, char** argv) {
   }
   BusClient client("kordon-devices");
   client.Subscribe("device.status");
+  client.Subscribe("client.sync");  // WaitUntilLive's probes
   if (Status s = client.ConnectEgress(ep->egress); !s.ok()) {
     fmt::print(stderr, "kordon devices: {}\n", s.message());
     return 3;
@@ -279,7 +286,7 @@ int Devices(int argc, char** argv) {
   }
   // The answers must not go by before our subscription reaches the host.
   if (Status s = client.WaitUntilLive(std::chrono::seconds(5)); !s.ok()) {
-    fmt::print(stderr, "kordon devices: {} (is kordon-host running at {}?)\n", s.message(), ep->egress);
+    fmt::print(stderr, "kordon devices: {} ({})\n", s.message(), ep->egress);
     return 3;
   }
   nlohmann::json request = nlohmann::json::object();
@@ -294,13 +301,16 @@ int Devices(int argc, char** argv) {
   while (!g_stop && std::chrono::steady_clock::now() < deadline) {
     auto m = client.Receive(std::chrono::milliseconds(50));
     if (!m || m->topic != "device.status") continue;
+    // Anyone may publish device.status: read it defensively (no value() on a wrong type).
     nlohmann::json body = nlohmann::json::parse(m->body, nullptr, false);
-    if (!body.is_object() || !body.value("requested", false) || !body.contains("device")) continue;
-    if (!body["device"].is_string()) continue;
-    answers[body["device"].get<std::string>()] = std::move(body);
+    if (!body.is_object() || !IsTrue(body, "requested")) continue;
+    auto device = body.find("device");
+    if (device == body.end() || !device->is_string()) continue;
+    std::string name = device->get<std::string>();
+    answers[std::move(name)] = std::move(body);
   }
   bool all_healthy = !answers.empty();
-  for (const auto& [name, body] : answers) all_healthy = all_healthy && body.value("healthy", false);
+  for (const auto& [name, body] : answers) all_healthy = all_healthy && IsTrue(body, "healthy");
   if (vm.count("json")) {
     for (const auto& [name, body] : answers) fmt::print("{}\n", body.dump());
   } else if (answers.empty()) {

@@ -154,6 +154,10 @@ class CameraPlugin : public kordon::Plugin {
   }
 
   kordon::Status OnMessage(const kordon::Message& m) override {
+    if (m.topic() == device::kStatusRequestTopic) {  // the health check (device_model.h)
+      if (model_) model_->AnswerStatusRequest(m.body());
+      return kordon::Status::Ok();
+    }
     // Subscriptions match prefixes; only the exact topic is manual entry.
     if (m.topic() != Traits::kRawTopic) return kordon::Status::Ok();
     Settings bus = settings_;

@@ -47,5 +47,6 @@ KORDON_PLUGIN(ContainerReader, {.name = "container-reader",
                             .publishes = {kordon::container::kReadTopic,
                                           kordon::container::kRejectedTopic,
                                           kordon::device::kStatusTopic},
-                            .subscribes = {kordon::container::kRawTopic},
+                            .subscribes = {kordon::container::kRawTopic,
+                                           kordon::device::kStatusRequestTopic},
                             .services = {}})

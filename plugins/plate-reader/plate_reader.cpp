@@ -46,5 +46,6 @@ KORDON_PLUGIN(PlateReader, {.name = "plate-reader",
                             .publishes = {kordon::plate::kReadTopic,
                                           kordon::plate::kRejectedTopic,
                                           kordon::device::kStatusTopic},
-                            .subscribes = {kordon::plate::kRawTopic},
+                            .subscribes = {kordon::plate::kRawTopic,
+                                           kordon::device::kStatusRequestTopic},
                             .services = {}})

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "iso6346.h"
 #include "mrz.h"
 
 namespace kordon::sim {
@@ -100,28 +101,7 @@ std::string MrzName(const Person& p, size_t width) {
   return Pad(p.surname + "<<" + p.given_names, width);  // truncated when too long, as 9303 does
 }
 
-int LetterValue6346(char c) {
-  // A = 10, skipping multiples of 11 (11, 22, 33).
-  int v = 10;
-  for (char l = 'A'; l < c; ++l) {
-    ++v;
-    if (v % 11 == 0) ++v;
-  }
-  return v;
-}
-
 }  // namespace
-
-char ContainerCheckDigit(const std::string& code) {
-  int sum = 0;
-  for (size_t i = 0; i < 10 && i < code.size(); ++i) {
-    const char c = code[i];
-    const int value = (c >= 'A' && c <= 'Z') ? LetterValue6346(c) : c - '0';
-    sum += value << i;
-  }
-  const int digit = sum % 11 % 10;
-  return static_cast<char>('0' + digit);
-}
 
 std::string EncodeMrz(const Person& p) {
   using kordon::mrz::CheckDigit;
@@ -301,7 +281,7 @@ Container Scenario::NewContainer(Vehicle* v) {
   Container c;
   std::string code = Pick(kOwners);
   for (int i = 0; i < 6; ++i) code += static_cast<char>('0' + Uniform(0, 10));
-  char check = ContainerCheckDigit(code);
+  char check = *kordon::iso6346::CheckDigit(code);  // 4 letters, 6 digits: always shaped
   if (Chance(options_.container_check_wrong_rate)) {
     check = static_cast<char>('0' + (check - '0' + 3) % 10);
     c.check_digit_wrong = true;

@@ -120,8 +120,6 @@ class Scenario {
 // A TD3 passport MRZ (2 × 44) or a TD1 card (3 × 30), lines joined with "\n", every check digit
 // right.
 std::string EncodeMrz(const Person& p);
-// ISO 6346 check digit of the first ten characters.
-char ContainerCheckDigit(const std::string& owner_category_serial);
 
 }  // namespace kordon::sim
 

@@ -151,6 +151,10 @@ class Weighbridge : public kordon::Plugin {
   }
 
   kordon::Status OnMessage(const kordon::Message& m) override {
+    if (m.topic() == kordon::device::kStatusRequestTopic) {  // the health check
+      model_->AnswerStatusRequest(m.body());
+      return kordon::Status::Ok();
+    }
     // Subscriptions match prefixes: scale.command.result comes here too; only commands count.
     if (m.topic() != wb::kCommandTopic) return kordon::Status::Ok();
     std::string error;
@@ -502,5 +506,6 @@ KORDON_PLUGIN(Weighbridge, {.name = "weighbridge",
                             .publishes = {wb::kLiveTopic, wb::kStableTopic, wb::kClearedTopic,
                                           wb::kErrorTopic, wb::kCommandResultTopic,
                                           kordon::device::kStatusTopic},
-                            .subscribes = {wb::kCommandTopic},
+                            .subscribes = {wb::kCommandTopic,
+                                           kordon::device::kStatusRequestTopic},
                             .services = {}})

@@ -1,6 +1,8 @@
 // xray_device.cpp — see xray_device.h.
 #include "xray_device.h"
 
+#include "iso6346.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -58,7 +60,7 @@ std::string ContainerCode(const std::string& owner, uint32_t serial) {
   char buf[16];
   std::snprintf(buf, sizeof buf, "%.3sU%06u", owner.c_str(), serial % 1000000);
   std::string code = buf;
-  return code + static_cast<char>('0' + ContainerCheckDigit(code));
+  return code + *kordon::iso6346::CheckDigit(code);  // 3 letters, U, 6 digits: always shaped
 }
 
 ScanFiles MakeScan(const ScanSpec& spec) {

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "iso6346.h"
+
 
 namespace kordon::xray {
 namespace {
@@ -179,10 +181,14 @@ Metadata Validate(const Json& j, std::string_view expected_scan_id, uint64_t max
       const Json& c = (*it)[i];
       const std::string where = "containers[" + std::to_string(i) + "]";
       if (!c.is_string()) Fail(where + " must be a string");
-      const std::string& code = c.get_ref<const std::string&>();
-      if (!IsValidContainerCode(code))
-        Fail(where + " '" + (HasControl(code) || code.size() > 20 ? "..." : code) +
-             "' is not an ISO 6346 container code with a valid check digit");
+      const std::string& raw = c.get_ref<const std::string&>();
+      const std::string code = raw.size() > 40 ? raw : kordon::iso6346::Normalise(raw);
+      const bool shaped = !code.empty() && code.size() <= 16 &&
+                          code.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") ==
+                              std::string::npos;
+      if (!shaped)
+        Fail(where + " '" + (HasControl(raw) || raw.size() > 40 ? "..." : raw) +
+             "' is not a container code (1 to 16 letters and digits)");
       m.containers.push_back(code);
     }
   }
@@ -261,33 +267,6 @@ bool IsValidScanId(std::string_view id) {
   return true;
 }
 
-int ContainerCheckDigit(std::string_view first10) {
-  if (first10.size() < 10) return -1;
-  int64_t sum = 0;
-  for (size_t i = 0; i < 10; ++i) {
-    const char c = first10[i];
-    int value;
-    if (i < 4) {
-      if (c < 'A' || c > 'Z') return -1;
-      // A=10, then skipping multiples of 11: B=12 .. K=21, L=23 .. U=32, V=34 .. Z=38.
-      value = 10 + (c - 'A');
-      value += (value - 1) / 10;  // 11, 22, 33 are left out
-    } else {
-      if (c < '0' || c > '9') return -1;
-      value = c - '0';
-    }
-    sum += static_cast<int64_t>(value) << i;
-  }
-  return static_cast<int>(sum % 11 % 10);
-}
-
-bool IsValidContainerCode(std::string_view code) {
-  if (code.size() != 11) return false;
-  if (code[3] != 'U' && code[3] != 'J' && code[3] != 'Z') return false;
-  const int check = ContainerCheckDigit(code.substr(0, 10));
-  return check >= 0 && code[10] == '0' + check;
-}
-
 bool IsValidTimestamp(std::string_view s) {
   // YYYY-MM-DDTHH:MM:SS
   if (s.size() < 20) return false;
@@ -353,6 +332,18 @@ std::string ScanBody(const Metadata& m, std::string_view scanner, std::string_vi
                      {"label", k.label}, {"note", OrNull(k.note)},
                      {"suspicion", OrNull(k.suspicion)}});
   }
+  // ISO 6346 verdict for every container, as container-reader reports it (without repairs:
+  // the text was typed or exported, not read by OCR).
+  OrderedJson container_checks = OrderedJson::array();
+  for (const std::string& code : m.containers) {
+    const kordon::iso6346::Analysis a = kordon::iso6346::Analyse(code, {});
+    container_checks.push_back(
+        {{"code", code},
+         {"valid", a.valid},
+         {"expected", a.expected ? OrderedJson(std::string(1, *a.expected)) : OrderedJson()},
+         {"found", a.found ? OrderedJson(std::string(1, *a.found)) : OrderedJson()},
+         {"problem", a.valid ? OrderedJson() : OrderedJson(a.problem)}});
+  }
   const OrderedJson body = {
       {"scan_id", m.scan_id},
       {"scanner_id", m.scanner_id},
@@ -366,6 +357,7 @@ std::string ScanBody(const Metadata& m, std::string_view scanner, std::string_vi
                  {"height", m.image.height}}},
       {"vehicle", vehicle},
       {"containers", m.containers},
+      {"container_checks", container_checks},
       {"operator", op},
       {"marks", marks},
       {"mode", OrNull(m.mode)},

@@ -45,7 +45,10 @@ struct Metadata {
     std::optional<std::string> country;
   };
   std::optional<Vehicle> vehicle;
-  std::vector<std::string> containers;  // ISO 6346, check digit verified
+  // As the operator or the scanner wrote them, normalised (spaces and dashes removed, upper
+  // case): 1..16 letters and digits. The ISO 6346 check is reported in the scan body
+  // (container_checks), never a reason to reject the scan: a mistyped code must not lose it.
+  std::vector<std::string> containers;
   struct Operator {
     std::string id;
     std::optional<std::string> name;
@@ -82,11 +85,6 @@ bool IsTemporaryName(std::string_view name);
 
 // A scan_id: 1..64 of A-Z a-z 0-9 . _ - , not starting with '.'.
 bool IsValidScanId(std::string_view id);
-
-// ISO 6346 container code: owner (3 letters), category (U, J or Z), 6 digits, check digit.
-bool IsValidContainerCode(std::string_view code);
-// The check digit of the first 10 characters; -1 when they are not letters/digits as above.
-int ContainerCheckDigit(std::string_view first10);
 
 // RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM), calendar-checked.
 bool IsValidTimestamp(std::string_view text);

@@ -163,6 +163,12 @@ class XrayScanner : public kordon::Plugin {
     return kordon::Status::Ok();
   }
 
+  kordon::Status OnMessage(const kordon::Message& m) override {
+    if (m.topic() == kordon::device::kStatusRequestTopic)  // the health check
+      model_->AnswerStatusRequest(m.body());
+    return kordon::Status::Ok();
+  }
+
  private:
   void StopThread() {
     if (!thread_.joinable()) return;
@@ -611,5 +617,5 @@ KORDON_PLUGIN(XrayScanner, {.name = "xray-scanner",
                             .publishes = {kordon::xray::kScanTopic,
                                           kordon::xray::kRejectedTopic,
                                           kordon::device::kStatusTopic},
-                            .subscribes = {},
+                            .subscribes = {kordon::device::kStatusRequestTopic},
                             .services = {}})

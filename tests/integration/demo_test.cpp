@@ -146,6 +146,26 @@ TEST_CASE("the demo site reads every simulated device of every lane") {
     CHECK_MESSAGE((state == "idle" || state == "busy"), instance << " is " << state);
   CHECK(!ReadFileOrEmpty(dir.File("manifests.jsonl")).empty());
 
+  // The health check: every device instance of demo.ini answers `kordon devices`, healthy.
+  const RunResult devices =
+      RunProgram({ToolBinary(), "devices", "--json", "--ingress", host.ready().ingress, "--egress",
+                  host.ready().egress},
+                 dir.path(), 20s);
+  INFO(devices.Describe());
+  CHECK(devices.status.ExitedWith(0));
+  std::set<std::string> answered;
+  for (const std::string& line : Lines(devices.out)) {
+    const nlohmann::json body = nlohmann::json::parse(line, nullptr, false);
+    REQUIRE(body.is_object());
+    CHECK(body["requested"] == true);
+    CHECK(body["healthy"] == true);
+    answered.insert(body.value("device", "?"));
+  }
+  CHECK(answered == std::set<std::string>{"lane1-documents", "lane1-plates", "lane1-containers",
+                                          "lane1-scale", "lane1-xray", "lane2-documents",
+                                          "lane2-plates", "lane3-documents", "lane3-plates",
+                                          "lane3-scale"});
+
   client.reset();
   auto exit = host.StopWith(SIGTERM);
   REQUIRE(exit.has_value());
