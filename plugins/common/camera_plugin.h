@@ -36,6 +36,7 @@
 #include "camera_feed.h"
 #include "device_link.h"
 #include "device_model.h"
+#include "device_plugin.h"
 #include "utf8.h"
 
 namespace kordon::camera {
@@ -81,12 +82,7 @@ class CameraPlugin : public kordon::Plugin {
       throw std::invalid_argument("setting 'heartbeat_timeout_ms' needs the setting 'link'");
     heartbeat_timeout_ = std::chrono::milliseconds(ms);
     if (spec_) {
-      model_ = std::make_unique<device::DeviceModel>(
-          h.instance_name(), Traits::kDeviceKind, spec_->text,
-          [this](std::string_view topic, const std::string& body) {
-            kordon::Status s = this->host().Publish(topic, body);
-            if (!s.ok()) this->host().Warn("device.status not published: " + s.ToString());
-          });
+      model_ = device::MakeDeviceModel(*this, Traits::kDeviceKind, spec_->text);
     }
   }
 

@@ -1,9 +1,10 @@
-// UTF-8 decoding shared by the in-tree plugins (header-only; no link dependency).
+// UTF-8 decoding and encoding shared by the in-tree plugins (header-only; no link dependency).
 #ifndef KORDON_PLUGINS_COMMON_UTF8_H_
 #define KORDON_PLUGINS_COMMON_UTF8_H_
 
 #include <cstddef>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace kordon::text {
@@ -44,6 +45,25 @@ inline bool IsValidUtf8(std::string_view text) {
   for (size_t pos = 0; pos < text.size();)
     if (!DecodeUtf8(text, &pos)) return false;
   return true;
+}
+
+// Appends the UTF-8 encoding of `cp`. REQUIRES: cp <= U+10FFFF and not a surrogate.
+inline void AppendUtf8(char32_t cp, std::string* out) {
+  if (cp < 0x80) {
+    out->push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
 }
 
 }  // namespace kordon::text

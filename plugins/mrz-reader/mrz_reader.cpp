@@ -31,6 +31,7 @@
 
 #include "device_link.h"
 #include "device_model.h"
+#include "device_plugin.h"
 #include "mrz.h"
 #include "mrz_grouper.h"
 #include "mrz_message.h"
@@ -69,12 +70,7 @@ class MrzReader : public kordon::Plugin {
     if (reader_.empty()) throw std::invalid_argument("setting 'reader' must not be empty");
     grouper_ = std::make_unique<kordon::mrz::LineGrouper>(group_timeout_);
     if (spec_) {
-      model_ = std::make_unique<kordon::device::DeviceModel>(
-          h.instance_name(), kDeviceKind, spec_->text,
-          [this](std::string_view topic, const std::string& body) {
-            kordon::Status s = this->host().Publish(topic, body);
-            if (!s.ok()) this->host().Warn("device.status not published: " + s.ToString());
-          });
+      model_ = kordon::device::MakeDeviceModel(*this, kDeviceKind, spec_->text);
     }
   }
 

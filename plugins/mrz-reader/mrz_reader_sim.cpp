@@ -33,6 +33,8 @@
 #include <string_view>
 #include <vector>
 
+#include "sim_support.h"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -45,9 +47,6 @@ const std::vector<std::vector<std::string>> kSpecimens = {
      "ERIKSSON<<ANNA<MARIA<<<<<<<<<<"},
     {"I<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<", "D231458907UTO7408122F1204159<<<<<<<6"},
 };
-
-volatile sig_atomic_t g_stop = 0;
-void OnSignal(int) { g_stop = 1; }
 
 struct Options {
   std::string host = "127.0.0.1";
@@ -73,15 +72,6 @@ void Usage() {
                "[--count N]\n");
 }
 
-std::optional<int64_t> ParseInt(const std::string& text, int64_t min, int64_t max) {
-  if (text.empty()) return std::nullopt;
-  char* end = nullptr;
-  errno = 0;
-  const long long v = std::strtoll(text.c_str(), &end, 10);
-  if (errno != 0 || *end != '\0' || v < min || v > max) return std::nullopt;
-  return v;
-}
-
 bool ParseArgs(int argc, char** argv, Options* o) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -100,7 +90,7 @@ bool ParseArgs(int argc, char** argv, Options* o) {
         std::fprintf(stderr, "kordon-mrz-sim: --listen '%s' is not HOST:PORT\n", value.c_str());
         return false;
       }
-      auto port = ParseInt(value.substr(colon + 1), 0, 65535);
+      auto port = kordon::sim::ParseInt(value.substr(colon + 1), 0, 65535);
       if (!port) {
         std::fprintf(stderr, "kordon-mrz-sim: --listen '%s': port must be 0..65535\n",
                      value.c_str());
@@ -112,14 +102,14 @@ bool ParseArgs(int argc, char** argv, Options* o) {
     } else if (arg == "--documents") {
       o->documents_file = value;
     } else if (arg == "--interval-ms") {
-      auto v = ParseInt(value, 1, 3600000);
+      auto v = kordon::sim::ParseInt(value, 1, 3600000);
       if (!v) {
         std::fprintf(stderr, "kordon-mrz-sim: --interval-ms must be 1..3600000\n");
         return false;
       }
       o->interval_ms = *v;
     } else if (arg == "--count") {
-      auto v = ParseInt(value, 0, INT64_MAX);
+      auto v = kordon::sim::ParseInt(value, 0, INT64_MAX);
       if (!v) {
         std::fprintf(stderr, "kordon-mrz-sim: --count must be a number >= 0\n");
         return false;
@@ -163,42 +153,6 @@ bool LoadDocuments(const std::string& path, std::vector<std::vector<std::string>
   return true;
 }
 
-int Listen(const Options& o) {
-  in_addr addr{};
-  if (inet_pton(AF_INET, o.host.c_str(), &addr) != 1) {
-    std::fprintf(stderr, "kordon-mrz-sim: '%s' is not an IPv4 address\n", o.host.c_str());
-    return -1;
-  }
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) return -1;
-  const int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);  // restart on the same port
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(o.port);
-  sa.sin_addr = addr;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || listen(fd, 16) != 0) {
-    std::fprintf(stderr, "kordon-mrz-sim: cannot listen on %s:%u: %s\n", o.host.c_str(),
-                 static_cast<unsigned>(o.port), std::strerror(errno));
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-// Sends all of `data` (the socket is blocking for this; documents are a few hundred bytes).
-bool SendAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -217,39 +171,29 @@ int main(int argc, char** argv) {
     if (!LoadDocuments(options.documents_file, &documents)) return 2;
   }
 
-  // SIGINT / SIGTERM are blocked except inside ppoll, so none is lost between checks.
-  struct sigaction sa {};
-  sa.sa_handler = OnSignal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-  sigset_t blocked, wait_mask;
-  sigemptyset(&blocked);
-  sigaddset(&blocked, SIGINT);
-  sigaddset(&blocked, SIGTERM);
-  sigprocmask(SIG_BLOCK, &blocked, &wait_mask);
-  sigdelset(&wait_mask, SIGINT);
-  sigdelset(&wait_mask, SIGTERM);
+  // SIGINT / SIGTERM end the program; they arrive only inside ppoll (sim_support.h).
+  const kordon::sim::StopSignals signals;
 
-  const int listen_fd = Listen(options);
-  if (listen_fd < 0) return 1;
-  sockaddr_in bound{};
-  socklen_t len = sizeof bound;
-  getsockname(listen_fd, reinterpret_cast<sockaddr*>(&bound), &len);
-  std::printf("listening %s:%u\n", options.host.c_str(), static_cast<unsigned>(ntohs(bound.sin_port)));
+  uint16_t bound_port = 0;
+  std::string listen_error;
+  const int listen_fd = kordon::sim::ListenTcp(options.host, options.port, &bound_port, &listen_error);
+  if (listen_fd < 0) {
+    std::fprintf(stderr, "%s: %s\n", "kordon-mrz-sim", listen_error.c_str());
+    return 1;
+  }
+  std::printf("listening %s:%u\n", options.host.c_str(), static_cast<unsigned>(bound_port));
   std::fflush(stdout);
 
   const auto interval = std::chrono::milliseconds(options.interval_ms);
   std::vector<Client> clients;
-  while (!g_stop) {
+  while (!signals.stop_requested()) {
     // Send what is due; drop clients whose send fails.
     const Clock::time_point now = Clock::now();
     for (Client& c : clients) {
       if (c.fd < 0 || (options.count && c.sent >= *options.count) || now < c.next_send) continue;
       std::string text;
       for (const std::string& line : documents[c.next_document]) text += line + "\r\n";
-      if (!SendAll(c.fd, text)) {
+      if (!kordon::sim::SendAll(c.fd, text)) {
         std::fprintf(stderr, "kordon-mrz-sim: %s: send failed (%s), dropped\n", c.peer.c_str(),
                      std::strerror(errno));
         close(c.fd);
@@ -273,7 +217,7 @@ int main(int argc, char** argv) {
     const auto wait = std::chrono::duration_cast<std::chrono::nanoseconds>(wake - Clock::now());
     const int64_t ns = std::max<int64_t>(0, wait.count());
     timespec timeout{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
-    const int ready = ppoll(fds.data(), fds.size(), &timeout, &wait_mask);
+    const int ready = ppoll(fds.data(), fds.size(), &timeout, signals.wait_mask());
     if (ready < 0) {
       if (errno == EINTR) continue;
       std::fprintf(stderr, "kordon-mrz-sim: poll: %s\n", std::strerror(errno));
@@ -291,15 +235,12 @@ int main(int argc, char** argv) {
       c.fd = -1;
     }
     if (fds[0].revents & POLLIN) {
-      sockaddr_in peer{};
-      socklen_t peer_len = sizeof peer;
-      const int fd = accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &peer_len, SOCK_CLOEXEC);
+      std::string peer;
+      const int fd = kordon::sim::AcceptClient(listen_fd, /*non_blocking=*/false, &peer);
       if (fd >= 0) {
-        char ip[INET_ADDRSTRLEN] = "?";
-        inet_ntop(AF_INET, &peer.sin_addr, ip, sizeof ip);
         Client c;
         c.fd = fd;
-        c.peer = std::string(ip) + ":" + std::to_string(ntohs(peer.sin_port));
+        c.peer = std::move(peer);
         c.next_send = Clock::now();
         std::fprintf(stderr, "kordon-mrz-sim: %s connected\n", c.peer.c_str());
         clients.push_back(std::move(c));

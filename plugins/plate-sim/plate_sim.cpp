@@ -9,6 +9,7 @@
 
 #include <kordon/plugin.hpp>
 
+#include "plate.h"  // plate-reader's normaliser: the sim publishes what a reader would
 #include "utf8.h"
 
 #include <chrono>
@@ -26,7 +27,6 @@
 
 namespace {
 
-using kordon::text::DecodeUtf8;
 using kordon::text::IsValidUtf8;
 
 // The Cyrillic literals below must reach the binary as UTF-8.
@@ -49,75 +49,6 @@ constexpr int kConfidenceSteps = 20;
 constexpr char kDefaultPlates[] =
     "01 KG 123 ABC, 01KG 777 AAA, 02 KG 345 АВС, 08-KG-456-EKX, 07 KG 321 ТХЕ, "
     "А 123 ВС 02, 123 ABC 02, 777 АЕК 05, 345-OPH-17, 050 КМ 01, 911 ОРН 15";
-
-void AppendUtf8(char32_t cp, std::string* out) {
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
-
-// Spaces and dashes that separate the groups of a plate, in any of the forms that keyboards
-// and OCR engines produce them.
-bool IsSeparator(char32_t cp) {
-  return cp == U' ' || cp == U'-' || cp == U'\t' || cp == 0x00A0 /* no-break space */ ||
-         cp == 0x202F /* narrow no-break space */ || (cp >= 0x2010 && cp <= 0x2015) /* dashes */ ||
-         cp == 0x2212 /* minus sign */;
-}
-
-// The Latin capital that a Cyrillic letter is indistinguishable from on a plate, or 0.
-char32_t LatinLookAlike(char32_t cp) {
-  switch (cp) {
-    case U'А': case U'а': return U'A';
-    case U'В': case U'в': return U'B';
-    case U'Е': case U'е': return U'E';
-    case U'К': case U'к': return U'K';
-    case U'М': case U'м': return U'M';
-    case U'Н': case U'н': return U'H';
-    case U'О': case U'о': return U'O';
-    case U'Р': case U'р': return U'P';
-    case U'С': case U'с': return U'C';
-    case U'Т': case U'т': return U'T';
-    case U'Х': case U'х': return U'X';
-    case U'У': case U'у': return U'Y';
-    default: return 0;
-  }
-}
-
-// The plate as a matcher compares it: upper case, separators removed, Cyrillic look-alikes
-// replaced by their Latin twins. Other Cyrillic letters are upper-cased and kept, so that an
-// unexpected plate stays visible instead of being mangled.
-// REQUIRES: IsValidUtf8(raw).
-std::string NormalisePlate(std::string_view raw) {
-  std::string plate;
-  plate.reserve(raw.size());
-  for (size_t pos = 0; pos < raw.size();) {
-    char32_t cp = DecodeUtf8(raw, &pos).value_or(0xFFFD);
-    if (IsSeparator(cp)) continue;
-    if (cp >= U'a' && cp <= U'z') {
-      cp -= U'a' - U'A';
-    } else if (char32_t latin = LatinLookAlike(cp); latin != 0) {
-      cp = latin;
-    } else if (cp >= 0x0430 && cp <= 0x044F) {  // а..я
-      cp -= 0x20;
-    } else if (cp >= 0x0450 && cp <= 0x045F) {  // ѐ..џ
-      cp -= 0x50;
-    }
-    AppendUtf8(cp, &plate);
-  }
-  return plate;
-}
 
 // The Kazakh pattern: an optional letter, three digits, two or three letters and a two-digit
 // region code, e.g. "123ABC02" or "A123BC02" (normalised).
@@ -159,7 +90,7 @@ std::string_view Trim(std::string_view text) {
 // One entry of the `plates` setting, analysed once at construction.
 struct PlateText {
   std::string raw;      // as listed, trimmed
-  std::string plate;    // NormalisePlate(raw)
+  std::string plate;    // kordon::plate::NormalisePlate(raw).plate
   std::string country;  // CountryOf(plate)
 };
 
@@ -177,10 +108,11 @@ std::vector<PlateText> ParsePlates(std::string_view list) {
     if (!IsValidUtf8(raw))
       throw std::invalid_argument("setting 'plates': entry " + std::to_string(index + 1) +
                                   " is not valid UTF-8");
-    std::string plate = NormalisePlate(raw);
-    if (plate.empty())
+    kordon::plate::NormalisedPlate normalised = kordon::plate::NormalisePlate(raw);
+    if (!normalised.ok)
       throw std::invalid_argument("setting 'plates': entry '" + std::string(raw) +
-                                  "' has no letters or digits");
+                                  "' is not a plate: " + normalised.error);
+    std::string plate = std::move(normalised.plate);
     std::string country = CountryOf(plate);
     plates.push_back({std::string(raw), std::move(plate), std::move(country)});
   }

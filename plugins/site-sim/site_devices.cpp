@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sim_support.h"
 #include "site_weighbridge.h"
 #include "site_xray.h"
 
@@ -56,33 +57,15 @@ Endpoint::~Endpoint() {
 }
 
 bool Endpoint::Listen(const std::string& address, int port, std::string* error) {
-  in_addr addr{};
-  if (inet_pton(AF_INET, address.c_str(), &addr) != 1) {
-    *error = "'" + address + "' is not an IPv4 address";
+  uint16_t bound = 0;
+  std::string why;
+  listen_fd_ = ListenTcp(address, static_cast<uint16_t>(port), &bound, &why);
+  if (listen_fd_ < 0) {
+    *error = lane_ + " " + device_ + ": " + why;
     return false;
   }
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) {
-    *error = std::string("socket: ") + std::strerror(errno);
-    return false;
-  }
-  const int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);  // restart on the same port
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(static_cast<uint16_t>(port));
-  sa.sin_addr = addr;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || listen(fd, 16) != 0) {
-    *error = lane_ + " " + device_ + ": cannot listen on " + address + ":" +
-             std::to_string(port) + ": " + std::strerror(errno);
-    close(fd);
-    return false;
-  }
-  socklen_t len = sizeof sa;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
-  listen_fd_ = fd;
   address_ = address;
-  port_ = ntohs(sa.sin_port);
+  port_ = bound;
   return true;
 }
 
@@ -121,20 +104,12 @@ void Endpoint::OnPoll(const std::vector<pollfd>& fds, size_t* index) {
 }
 
 void Endpoint::Accept() {
-  sockaddr_in peer{};
-  socklen_t len = sizeof peer;
-  const int fd = accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &len,
-                         SOCK_CLOEXEC | SOCK_NONBLOCK);
-  if (fd < 0) return;
-  char ip[INET_ADDRSTRLEN] = "?";
-  inet_ntop(AF_INET, &peer.sin_addr, ip, sizeof ip);
   Client c;
-  c.fd = fd;
-  c.peer = std::string(ip) + ":" + std::to_string(ntohs(peer.sin_port));
+  c.fd = AcceptClient(listen_fd_, /*non_blocking=*/true, &c.peer);
+  if (c.fd < 0) return;
   std::fprintf(stderr, "kordon-site-sim: %s %s: %s connected\n", lane_.c_str(), device_.c_str(),
                c.peer.c_str());
   clients_.push_back(std::move(c));
-  OnConnect(fd);
 }
 
 void Endpoint::Drop(Client* c, const char* why) {

@@ -51,8 +51,6 @@ class Endpoint {
   // A line (CR/LF stripped) a client sent; the default ignores it. Answer with Send.
   virtual void OnLine(int fd, std::string_view line) { (void)fd, (void)line; }
   // Writes to one client (a reply); a client that cannot take it is dropped.
-  // A client connected.
-  virtual void OnConnect(int fd) { (void)fd; }
   void Send(int fd, std::string_view bytes);
 
  private:

@@ -41,6 +41,7 @@
 #include <nlohmann/json.hpp>
 
 #include "scenario.h"
+#include "sim_support.h"
 #include "site_devices.h"
 #include "site_weighbridge.h"
 
@@ -49,9 +50,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using kordon::sim::Vehicle;
 using kordon::sim::VehicleKind;
-
-volatile sig_atomic_t g_stop = 0;
-void OnSignal(int) { g_stop = 1; }
 
 struct Options {
   std::string address = "127.0.0.1";
@@ -72,15 +70,6 @@ void Usage() {
                "Plays a road crossing: see plugins/site-sim/README.md.\n");
 }
 
-std::optional<int64_t> ParseInt(const std::string& text, int64_t min, int64_t max) {
-  if (text.empty()) return std::nullopt;
-  char* end = nullptr;
-  errno = 0;
-  const long long v = std::strtoll(text.c_str(), &end, 10);
-  if (errno != 0 || *end != '\0' || v < min || v > max) return std::nullopt;
-  return v;
-}
-
 bool ParseArgs(int argc, char** argv, Options* o) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -98,7 +87,7 @@ bool ParseArgs(int argc, char** argv, Options* o) {
     }
     const std::string value = argv[++i];
     auto number = [&](int64_t min, int64_t max, int64_t* out) {
-      auto v = ParseInt(value, min, max);
+      auto v = kordon::sim::ParseInt(value, min, max);
       if (!v) {
         std::fprintf(stderr, "kordon-site-sim: %s must be a whole number in %lld..%lld, got '%s'\n",
                      arg.c_str(), static_cast<long long>(min), static_cast<long long>(max),
@@ -322,20 +311,8 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  // SIGINT / SIGTERM are blocked except inside ppoll, so none is lost between checks.
-  struct sigaction sa {};
-  sa.sa_handler = OnSignal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-  sigset_t blocked, wait_mask;
-  sigemptyset(&blocked);
-  sigaddset(&blocked, SIGINT);
-  sigaddset(&blocked, SIGTERM);
-  sigprocmask(SIG_BLOCK, &blocked, &wait_mask);
-  sigdelset(&wait_mask, SIGINT);
-  sigdelset(&wait_mask, SIGTERM);
+  // SIGINT / SIGTERM end the program; they arrive only inside ppoll (sim_support.h).
+  const kordon::sim::StopSignals signals;
 
   kordon::sim::DeviceSet devices(options.seed);
   std::string error;
@@ -353,10 +330,10 @@ int main(int argc, char** argv) {
 
   Site site(options, &devices);
   if (!site.Open()) return 1;
-  while (!g_stop) {
+  while (!signals.stop_requested()) {
     const Clock::time_point now = Clock::now();
     const Clock::time_point wake = std::min(site.RunDue(now), devices.Tick(now));
-    if (!devices.Poll(wake, &wait_mask)) break;
+    if (!devices.Poll(wake, signals.wait_mask())) break;
   }
   std::fprintf(stderr, "kordon-site-sim: stopped\n");
   return 0;

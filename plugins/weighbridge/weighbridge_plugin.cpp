@@ -29,6 +29,7 @@
 
 #include "device_link.h"
 #include "device_model.h"
+#include "device_plugin.h"
 #include "sics_session.h"
 #include "stable_weight.h"
 #include "weighbridge.h"
@@ -86,12 +87,7 @@ class Weighbridge : public kordon::Plugin {
     session_ = std::make_unique<wb::SicsSession>(reply_timeout_);
     detector_ = std::make_unique<wb::StableWeightDetector>(stable);
     framer_ = std::make_unique<wb::ToledoFramer>(checksum_);
-    model_ = std::make_unique<kordon::device::DeviceModel>(
-        h.instance_name(), kDeviceKind, spec_.text,
-        [this](std::string_view topic, const std::string& body) {
-          kordon::Status s = this->host().Publish(topic, body);
-          if (!s.ok()) this->host().Warn("device.status not published: " + s.ToString());
-        });
+    model_ = kordon::device::MakeDeviceModel(*this, kDeviceKind, spec_.text);
   }
 
   ~Weighbridge() override {

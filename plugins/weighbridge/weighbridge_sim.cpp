@@ -36,14 +36,13 @@
 
 #include "weighbridge_device.h"
 
+#include "sim_support.h"
+
 namespace {
 
 namespace dev = kordon::weighbridge::device;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
-
-volatile sig_atomic_t g_stop = 0;
-void OnSignal(int) { g_stop = 1; }
 
 enum class Fault { kNone, kBadChecksum, kGarbage, kSilentAfter, kOverload, kUnknownUnit, kEs };
 
@@ -77,15 +76,6 @@ void Usage() {
                "[--fault bad-checksum|garbage|silent-after N|overload|unknown-unit|es]\n");
 }
 
-std::optional<int64_t> ParseInt(const std::string& text, int64_t min, int64_t max) {
-  if (text.empty()) return std::nullopt;
-  char* end = nullptr;
-  errno = 0;
-  const long long v = std::strtoll(text.c_str(), &end, 10);
-  if (errno != 0 || *end != '\0' || v < min || v > max) return std::nullopt;
-  return v;
-}
-
 bool Fail(const std::string& what) {
   std::fprintf(stderr, "kordon-weighbridge-sim: %s\n", what.c_str());
   return false;
@@ -105,7 +95,7 @@ bool ParseArgs(int argc, char** argv, Options* o) {
     if (i + 1 >= argc) return Fail(arg + " needs a value");
     const std::string value = argv[++i];
     const auto ms = [&](milliseconds* out) {
-      auto v = ParseInt(value, 0, 3600000);
+      auto v = kordon::sim::ParseInt(value, 0, 3600000);
       if (!v) return Fail(arg + " must be 0..3600000 (milliseconds)");
       *out = milliseconds(*v);
       return true;
@@ -113,7 +103,7 @@ bool ParseArgs(int argc, char** argv, Options* o) {
     if (arg == "--listen") {
       const size_t colon = value.rfind(':');
       auto port = colon == std::string::npos ? std::nullopt
-                                             : ParseInt(value.substr(colon + 1), 0, 65535);
+                                             : kordon::sim::ParseInt(value.substr(colon + 1), 0, 65535);
       if (!port) return Fail("--listen '" + value + "' is not HOST:PORT (port 0..65535)");
       o->host = value.substr(0, colon);
       o->port = static_cast<uint16_t>(*port);
@@ -131,7 +121,7 @@ bool ParseArgs(int argc, char** argv, Options* o) {
       size_t start = 0;
       while (start <= value.size()) {
         const size_t comma = std::min(value.find(',', start), value.size());
-        auto v = ParseInt(value.substr(start, comma - start), 1, 999999);
+        auto v = kordon::sim::ParseInt(value.substr(start, comma - start), 1, 999999);
         if (!v) return Fail("--vehicles-kg takes kilograms 1..999999 separated by commas");
         o->profile.vehicles_kg.push_back(static_cast<double>(*v));
         start = comma + 1;
@@ -143,11 +133,11 @@ bool ParseArgs(int argc, char** argv, Options* o) {
     } else if (arg == "--empty-ms") {
       if (!ms(&o->profile.empty)) return false;
     } else if (arg == "--rate-hz") {
-      auto v = ParseInt(value, 1, 1000);
+      auto v = kordon::sim::ParseInt(value, 1, 1000);
       if (!v) return Fail("--rate-hz must be 1..1000");
       o->rate_hz = *v;
     } else if (arg == "--seed") {
-      auto v = ParseInt(value, 0, INT64_MAX);
+      auto v = kordon::sim::ParseInt(value, 0, INT64_MAX);
       if (!v) return Fail("--seed must be a number >= 0");
       o->profile.seed = static_cast<uint64_t>(*v);
     } else if (arg == "--fault") {
@@ -158,7 +148,7 @@ bool ParseArgs(int argc, char** argv, Options* o) {
       else if (value == "es") o->fault = Fault::kEs;
       else if (value == "silent-after") {
         if (i + 1 >= argc) return Fail("--fault silent-after needs N");
-        auto v = ParseInt(argv[++i], 0, INT64_MAX);
+        auto v = kordon::sim::ParseInt(argv[++i], 0, INT64_MAX);
         if (!v) return Fail("--fault silent-after N: N must be >= 0");
         o->fault = Fault::kSilentAfter;
         o->silent_after = *v;
@@ -174,41 +164,6 @@ bool ParseArgs(int argc, char** argv, Options* o) {
     std::mt19937_64 r(o->profile.seed);
     std::uniform_int_distribution<int> kg(3000, 44000);
     for (int i = 0; i < 16; ++i) o->profile.vehicles_kg.push_back(kg(r) / 10 * 10);
-  }
-  return true;
-}
-
-int Listen(const Options& o) {
-  in_addr addr{};
-  if (inet_pton(AF_INET, o.host.c_str(), &addr) != 1) {
-    Fail("'" + o.host + "' is not an IPv4 address");
-    return -1;
-  }
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) return -1;
-  const int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(o.port);
-  sa.sin_addr = addr;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || listen(fd, 16) != 0) {
-    Fail("cannot listen on " + o.host + ":" + std::to_string(o.port) + ": " +
-         std::strerror(errno));
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-bool SendAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data.remove_prefix(static_cast<size_t>(n));
   }
   return true;
 }
@@ -298,28 +253,18 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  // SIGINT / SIGTERM are blocked except inside ppoll, so none is lost between checks.
-  struct sigaction sa {};
-  sa.sa_handler = OnSignal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-  sigset_t blocked, wait_mask;
-  sigemptyset(&blocked);
-  sigaddset(&blocked, SIGINT);
-  sigaddset(&blocked, SIGTERM);
-  sigprocmask(SIG_BLOCK, &blocked, &wait_mask);
-  sigdelset(&wait_mask, SIGINT);
-  sigdelset(&wait_mask, SIGTERM);
+  // SIGINT / SIGTERM end the program; they arrive only inside ppoll (sim_support.h).
+  const kordon::sim::StopSignals signals;
 
-  const int listen_fd = Listen(options);
-  if (listen_fd < 0) return 1;
-  sockaddr_in bound{};
-  socklen_t len = sizeof bound;
-  getsockname(listen_fd, reinterpret_cast<sockaddr*>(&bound), &len);
+  uint16_t bound_port = 0;
+  std::string listen_error;
+  const int listen_fd = kordon::sim::ListenTcp(options.host, options.port, &bound_port, &listen_error);
+  if (listen_fd < 0) {
+    std::fprintf(stderr, "%s: %s\n", "kordon-weighbridge-sim", listen_error.c_str());
+    return 1;
+  }
   std::printf("listening %s:%u\n", options.host.c_str(),
-              static_cast<unsigned>(ntohs(bound.sin_port)));
+              static_cast<unsigned>(bound_port));
   std::fflush(stdout);
 
   Scale scale(options);
@@ -328,12 +273,12 @@ int main(int argc, char** argv) {
     return options.fault == Fault::kSilentAfter && c.sent >= options.silent_after;
   };
   std::vector<Client> clients;
-  while (!g_stop) {
+  while (!signals.stop_requested()) {
     const Clock::time_point now = Clock::now();
     if (!options.sics) {
       for (Client& c : clients) {
         if (c.fd < 0 || now < c.next_frame || silent(c)) continue;
-        if (!SendAll(c.fd, scale.Frame(c.sent))) {
+        if (!kordon::sim::SendAll(c.fd, scale.Frame(c.sent))) {
           std::fprintf(stderr, "kordon-weighbridge-sim: %s: send failed, dropped\n",
                        c.peer.c_str());
           close(c.fd);
@@ -356,7 +301,7 @@ int main(int argc, char** argv) {
     const auto wait = std::chrono::duration_cast<std::chrono::nanoseconds>(wake - Clock::now());
     const int64_t ns = std::max<int64_t>(0, wait.count());
     timespec timeout{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
-    const int ready = ppoll(fds.data(), fds.size(), &timeout, &wait_mask);
+    const int ready = ppoll(fds.data(), fds.size(), &timeout, signals.wait_mask());
     if (ready < 0) {
       if (errno == EINTR) continue;
       std::fprintf(stderr, "kordon-weighbridge-sim: poll: %s\n", std::strerror(errno));
@@ -389,7 +334,7 @@ int main(int argc, char** argv) {
         if (silent(c)) continue;
         const std::string reply = scale.Answer(line) + "\r\n";
         ++c.sent;
-        if (!SendAll(c.fd, reply)) {
+        if (!kordon::sim::SendAll(c.fd, reply)) {
           close(c.fd);
           c.fd = -1;
           break;
@@ -397,16 +342,12 @@ int main(int argc, char** argv) {
       }
     }
     if (fds[0].revents & POLLIN) {
-      sockaddr_in peer{};
-      socklen_t peer_len = sizeof peer;
-      const int fd =
-          accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &peer_len, SOCK_CLOEXEC);
+      std::string peer;
+      const int fd = kordon::sim::AcceptClient(listen_fd, /*non_blocking=*/false, &peer);
       if (fd >= 0) {
-        char ip[INET_ADDRSTRLEN] = "?";
-        inet_ntop(AF_INET, &peer.sin_addr, ip, sizeof ip);
         Client c;
         c.fd = fd;
-        c.peer = std::string(ip) + ":" + std::to_string(ntohs(peer.sin_port));
+        c.peer = std::move(peer);
         c.next_frame = Clock::now();
         std::fprintf(stderr, "kordon-weighbridge-sim: %s connected\n", c.peer.c_str());
         clients.push_back(std::move(c));

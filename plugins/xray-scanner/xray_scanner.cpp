@@ -37,6 +37,7 @@
 
 #include "device_link.h"
 #include "device_model.h"
+#include "device_plugin.h"
 #include "xray_hash.h"
 #include "xray_metadata.h"
 #include "xray_pairing.h"
@@ -119,12 +120,7 @@ class XrayScanner : public kordon::Plugin {
         RangeSetting(h, "max_image_bytes", kDefaultMaxImageBytes, 1, int64_t{1} << 40));
     scanner_ = h.ConfigOr("scanner", h.instance_name());
     if (scanner_.empty()) throw std::invalid_argument("setting 'scanner' must not be empty");
-    model_ = std::make_unique<kordon::device::DeviceModel>(
-        h.instance_name(), kDeviceKind, spool_,
-        [this](std::string_view topic, const std::string& body) {
-          kordon::Status s = this->host().Publish(topic, body);
-          if (!s.ok()) this->host().Warn("device.status not published: " + s.ToString());
-        });
+    model_ = kordon::device::MakeDeviceModel(*this, kDeviceKind, spool_);
   }
 
   ~XrayScanner() override { StopThread(); }
