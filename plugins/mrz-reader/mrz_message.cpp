@@ -29,48 +29,51 @@ Json DateJson(const Date& date) {
 }  // namespace
 
 std::string ReadBody(const Document& d, std::string_view reader) {
+  // Built member by member: nlohmann's nested initializer lists copy every value several
+  // times, which made this body cost three times the parse (see tests/bench/README.md).
   Json checks = Json::array();
   for (const Check& c : d.checks) {
-    checks.push_back({{"field", c.field},
-                      {"present", c.present},
-                      {"valid", c.valid},
-                      {"expected", std::string(1, c.expected)},
-                      {"found", std::string(1, c.found)},
-                      {"line", c.line},
-                      {"column", c.column}});
+    Json& j = checks.emplace_back(Json::object());
+    j["field"] = c.field;
+    j["present"] = c.present;
+    j["valid"] = c.valid;
+    j["expected"] = std::string(1, c.expected);
+    j["found"] = std::string(1, c.found);
+    j["line"] = c.line;
+    j["column"] = c.column;
   }
   Json repairs = Json::array();
   for (const Repair& r : d.repairs) {
-    repairs.push_back({{"field", r.field},
-                       {"line", r.line},
-                       {"column", r.column},
-                       {"from", std::string(1, r.from)},
-                       {"to", std::string(1, r.to)}});
+    Json& j = repairs.emplace_back(Json::object());
+    j["field"] = r.field;
+    j["line"] = r.line;
+    j["column"] = r.column;
+    j["from"] = std::string(1, r.from);
+    j["to"] = std::string(1, r.to);
   }
   std::string mrz;
   for (const std::string& line : d.lines) mrz += (mrz.empty() ? "" : "\n") + line;
-  const Json body = {
-      {"reader", reader},
-      {"format", FormatName(d.format)},
-      {"valid", d.valid()},
-      {"document_code", d.document_code},
-      {"issuing_state", d.issuing_state},
-      {"document_number", d.document_number},
-      {"nationality", d.nationality},
-      {"birth_date", DateJson(d.birth_date)},
-      {"birth_date_raw", d.birth_date.raw},
-      {"sex", d.sex},
-      {"expiry_date", DateJson(d.expiry_date)},
-      {"expiry_date_raw", d.expiry_date.raw},
-      {"optional_data_1", d.optional_data_1},
-      {"optional_data_2", d.optional_data_2},
-      {"primary_identifier", d.primary_identifier},
-      {"secondary_identifier", d.secondary_identifier},
-      {"checks", checks},
-      {"repairs", repairs},
-      {"problems", d.problems},
-      {"mrz", mrz},
-  };
+  Json body = Json::object();
+  body["reader"] = reader;
+  body["format"] = FormatName(d.format);
+  body["valid"] = d.valid();
+  body["document_code"] = d.document_code;
+  body["issuing_state"] = d.issuing_state;
+  body["document_number"] = d.document_number;
+  body["nationality"] = d.nationality;
+  body["birth_date"] = DateJson(d.birth_date);
+  body["birth_date_raw"] = d.birth_date.raw;
+  body["sex"] = d.sex;
+  body["expiry_date"] = DateJson(d.expiry_date);
+  body["expiry_date_raw"] = d.expiry_date.raw;
+  body["optional_data_1"] = d.optional_data_1;
+  body["optional_data_2"] = d.optional_data_2;
+  body["primary_identifier"] = d.primary_identifier;
+  body["secondary_identifier"] = d.secondary_identifier;
+  body["checks"] = std::move(checks);
+  body["repairs"] = std::move(repairs);
+  body["problems"] = d.problems;
+  body["mrz"] = std::move(mrz);
   return Dump(body);
 }
 

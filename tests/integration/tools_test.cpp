@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <regex>
+#include <thread>
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
@@ -16,6 +17,63 @@ namespace {
 static_assert(sizeof("А") == 3, "this file must be compiled as UTF-8");
 
 TEST_SUITE("tools") {
+
+TEST_CASE("kordon devices: the roll call, an unhealthy device, hostile answers, no host") {
+  TempDir dir;
+  // A document reader whose device is not there: it answers, offline.
+  HostProcess host(dir, HostSection(dir) +
+                            PluginSection("desk9", SitePlugin("mrz-reader"),
+                                          "lane = lane-9\nlink = tcp://127.0.0.1:1"));
+  std::string why;
+  REQUIRE_MESSAGE(host.WaitReady(10s, &why), why);
+  const std::string ingress = host.ready().ingress;
+  const std::string egress = host.ready().egress;
+
+  std::string error;
+  auto devices = ChildProcess::Spawn({ToolBinary(), "devices", "--ingress", ingress, "--egress",
+                                      egress, "--wait-ms", "2500"},
+                                     dir.File("devices.out"), dir.File("devices.err"), &error);
+  REQUIRE_MESSAGE(devices, error);
+  // Meanwhile anyone may publish device.status: bodies of the wrong shape must be ignored
+  // (not crash the tool, not count as answers).
+  auto client = ConnectClient(host.ready(), {}, &why);
+  REQUIRE_MESSAGE(client, why);
+  const std::vector<std::string> hostile = {
+      R"({"requested": "yes", "device": "x1", "healthy": true})",
+      R"({"requested": true, "device": 7, "healthy": true})",
+      R"({"requested": true, "device": "fake", "healthy": "very", "stats": [1]})",
+      R"({"requested": true})"};
+  for (int round = 0; round < 15 && devices->running(); ++round) {
+    for (const std::string& body : hostile) REQUIRE(client->Publish("device.status", body, {}).ok());
+    std::this_thread::sleep_for(100ms);
+  }
+  auto exit = devices->WaitFor(10s);
+  const std::string out = devices->ReadStdout();
+  INFO("stdout:\n" << out << "\nstderr:\n" << devices->ReadStderr());
+  REQUIRE(exit.has_value());
+  CHECK(exit->ExitedWith(4));  // a device is not healthy
+  CHECK(Contains(out, "DEVICE"));
+  CHECK(Contains(out, "desk9"));
+  CHECK(Contains(out, "document-reader"));
+  CHECK(Contains(out, "offline"));
+  CHECK(Contains(out, "fake"));  // a well-formed answer counts, "healthy": "very" is not true
+  CHECK_FALSE(Contains(out, "x1"));
+
+  // Asking for one device that does not exist: nobody answers.
+  RunResult none = RunProgram({ToolBinary(), "devices", "--ingress", ingress, "--egress", egress,
+                               "--device", "nobody", "--wait-ms", "500"},
+                              dir.path());
+  INFO(none.Describe());
+  CHECK(none.status.ExitedWith(4));
+  CHECK(Contains(none.err, "no device answered"));
+
+  auto host_exit = host.StopWith(SIGTERM);
+  REQUIRE(host_exit.has_value());
+  RunResult gone = RunProgram({ToolBinary(), "devices", "--ingress", ingress, "--egress", egress},
+                              dir.path(), 20s);
+  INFO(gone.Describe());
+  CHECK(gone.status.ExitedWith(3));
+}
 
 TEST_CASE("kordon pub publishes, kordon tail --json prints, and Cyrillic text round-trips") {
   TempDir dir;
