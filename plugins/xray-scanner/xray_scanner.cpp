@@ -416,7 +416,8 @@ class XrayScanner : public kordon::Plugin {
   std::optional<std::string> Move(const std::string& name, const std::string& dir,
                                   bool suffix, std::string* error) {
     for (int i = 0; i < 1000; ++i) {
-      const std::string target = dir + "/" + name + (i ? "." + std::to_string(i) : "");
+      std::string target = dir + "/" + name;
+      if (i > 0) target += "." + std::to_string(i);  // (one expression trips GCC 12's -Wrestrict)
       if (::renameat2(dir_.get(), name.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) ==
           0)
         return target;
