@@ -176,6 +176,9 @@ struct Lane {
   kordon::sim::Weighbridge* scale = nullptr;
   bool xray = false;
   int64_t played = 0;
+  // The vehicle that arrives next: made one interval ahead, so that its carrier's manifest is
+  // lodged before the truck reaches the lane, as a pre-arrival declaration is.
+  std::optional<Vehicle> next;
 };
 
 class Site {
@@ -202,6 +205,7 @@ class Site {
         Lane{"lane-3", VehicleKind::kTruck, devices_->Documents("lane-3"), devices_->Plates("lane-3"),
              nullptr, devices_->Scale("lane-3"), false},
     };
+    for (Lane& lane : lanes_) Prepare(&lane);
     // Lanes start a little apart, so that their vehicles do not arrive in step.
     const Clock::time_point now = Clock::now();
     for (size_t i = 0; i < lanes_.size(); ++i)
@@ -217,14 +221,22 @@ class Site {
     return std::chrono::milliseconds(static_cast<int64_t>(f * static_cast<double>(options_.interval_ms)));
   }
 
+  // Makes the lane's next vehicle (unless --count is reached) and lodges its manifest.
+  void Prepare(Lane* lane) {
+    lane->next.reset();
+    if (options_.count && lane->played >= *options_.count) return;
+    lane->next = scenario_.Next(lane->kind);
+    if (lane->next->has_manifest) WriteManifest(*lane, *lane->next);
+  }
+
   void Arrive(size_t index) {
     Lane& lane = lanes_[index];
-    if (options_.count && lane.played >= *options_.count) return;
+    if (!lane.next) return;  // --count reached
     ++lane.played;
-    const Vehicle v = scenario_.Next(lane.kind);
+    const Vehicle v = std::move(*lane.next);
+    Prepare(&lane);
     const Clock::time_point t0 = Clock::now();
     Report(lane, v);
-    if (v.has_manifest) WriteManifest(lane, v);
 
     // The timeline, as fractions of the interval (see README.md).
     if (lane.plates) lane.plates->SendPlate(v);
@@ -277,18 +289,20 @@ class Site {
     if (!manifests_.is_open()) return;
     nlohmann::json containers = nlohmann::json::array();
     for (const auto& c : v.containers) containers.push_back({{"code", c.code}, {"size_type", c.size_type}});
+    const nlohmann::json goods = nlohmann::json::array(
+        {{{"hs_code", v.manifest.hs_code}, {"description", v.manifest.goods}}});
     const nlohmann::json line = {{"manifest", v.manifest.number},
                                  {"lane", lane.name},
-                                 {"plate", v.plate},
+                                 {"carrier", v.manifest.consignor},
+                                 {"plates", {v.plate}},
                                  {"plate_country", v.plate_country},
+                                 {"containers", containers},
                                  {"consignor", v.manifest.consignor},
                                  {"consignee", v.manifest.consignee},
                                  {"origin", v.manifest.origin},
                                  {"destination", v.manifest.destination},
-                                 {"hs_code", v.manifest.hs_code},
-                                 {"goods", v.manifest.goods},
-                                 {"declared_gross_kg", v.manifest.declared_gross_kg},
-                                 {"containers", containers}};
+                                 {"goods", goods},
+                                 {"declared_gross_kg", v.manifest.declared_gross_kg}};
     manifests_ << line.dump() << '\n';
     manifests_.flush();
   }
