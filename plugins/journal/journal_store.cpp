@@ -102,7 +102,8 @@ std::unique_ptr<JournalStore> JournalStore::OpenForWriting(const std::string& pa
   const char* sync_sql =
       sync == Synchronous::kFull ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL";
   for (const char* sql : {"PRAGMA auto_vacuum=INCREMENTAL", "PRAGMA journal_mode=WAL", sync_sql,
-                          "PRAGMA foreign_keys=OFF", kJournalSchema}) {
+                          "PRAGMA foreign_keys=OFF", "PRAGMA cache_size=-65536",
+                          kJournalSchema}) {
     if (*status = store->Exec(sql); !status->ok()) return nullptr;
   }
   // The WAL really is on (a file system without shared memory would refuse it).
