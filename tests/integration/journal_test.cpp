@@ -143,6 +143,23 @@ TEST_CASE("journal records what the bus carries; kordon journal query/export/che
   CHECK(exit->ExitedWith(0));
   CHECK(Contains(host.Log(), "[journal] journal: received "));
   CHECK(Contains(host.Log(), "commit errors 0"));
+
+  // Retention through the tool: a dry run counts and deletes nothing; then everything older
+  // than now goes, and the file is still a sound journal.
+  CHECK(RunJournalTool(dir, {"check", db}, &out).ExitedWith(0));
+  const size_t at = out.find("rows: ");
+  REQUIRE(at != std::string::npos);
+  const std::string rows = out.substr(at + 6, out.find('\n', at) - at - 6);
+  CHECK(std::stoi(rows) > 60);
+  CHECK(RunJournalTool(dir, {"retention", db, "--older-than", "0s", "--dry-run"}, &out)
+            .ExitedWith(0));
+  CHECK(Contains(out, "would delete " + rows + " row(s)"));
+  CHECK(RunJournalTool(dir, {"retention", db, "--older-than", "0s", "--chunk", "7"}, &out)
+            .ExitedWith(0));
+  CHECK(Contains(out, "deleted " + rows + " row(s) by age"));
+  CHECK(RunJournalTool(dir, {"check", db}, &out).ExitedWith(0));
+  CHECK(Contains(out, "rows: 0"));
+  CHECK(RunJournalTool(dir, {"retention", db}, &out).ExitedWith(1));
 }
 
 TEST_CASE("journal refuses a relative path and a bad setting, naming it") {
