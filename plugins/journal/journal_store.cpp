@@ -283,6 +283,10 @@ StoreStatus JournalStore::Count(int64_t* rows) {
   return StoreStatus::Ok();
 }
 
+StoreStatus JournalStore::LimitPages(int64_t pages) {
+  return Exec(("PRAGMA max_page_count=" + std::to_string(pages)).c_str());
+}
+
 int64_t JournalStore::FileBytes() const { return FileSize(path_) + FileSize(path_ + "-wal"); }
 
 // Runs `sql` (a DELETE of at most ?2 rows, with ?1 = param) one chunk per transaction until

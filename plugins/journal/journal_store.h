@@ -113,6 +113,10 @@ class JournalStore {
   // PRAGMA integrity_check: *ok and the first problems when not ok.
   StoreStatus IntegrityCheck(bool* ok, std::string* report);
 
+  // Caps the file at `pages` pages (PRAGMA max_page_count) for this connection: a commit that
+  // would grow past it fails with SQLITE_FULL, as on a full disk (how the tests make one).
+  StoreStatus LimitPages(int64_t pages);
+
   // Bytes of the database file plus its WAL.
   int64_t FileBytes() const;
   const std::string& path() const { return path_; }

@@ -247,6 +247,41 @@ TEST_CASE("a locked file: the insert fails with SQLITE_BUSY, writes nothing, and
   CHECK(result.first_seq == 1);
 }
 
+TEST_CASE("a full disk: SQLITE_FULL, the batch is not in the file, the file stays sound") {
+  TempDir dir;
+  const std::string path = dir.File("j.db");
+  auto store = OpenWriter(path);
+  std::vector<JournalRow> rows = {Row(1)};
+  InsertResult result;
+  REQUIRE(store->Insert(&rows, &result).ok());
+  // Room for a little more than what is there, then a batch far too big for it.
+  REQUIRE(store->LimitPages(40).ok());
+  StoreStatus s;
+  int n = 2;
+  for (int attempt = 0; attempt < 50 && s.ok(); ++attempt) {
+    rows.clear();
+    for (int i = 0; i < 200; ++i) rows.push_back(Row(n++));
+    s = store->Insert(&rows, &result);
+  }
+  REQUIRE(s.code == SQLITE_FULL);
+  CHECK(rows[0].seq == 0);
+  int64_t count = 0;
+  REQUIRE(store->Count(&count).ok());
+  bool found = true;
+  REQUIRE(store->Contains(rows.back().id, &found).ok());
+  CHECK_FALSE(found);
+  bool ok = false;
+  std::string report;
+  REQUIRE(store->IntegrityCheck(&ok, &report).ok());
+  CHECK(ok);
+  // Space again: the same rows go in, after the ones already there.
+  REQUIRE(store->LimitPages(1000000).ok());
+  s = store->Insert(&rows, &result);
+  REQUIRE_MESSAGE(s.ok(), s.message);
+  CHECK(result.inserted == 200);
+  CHECK(result.first_seq == count + 1);
+}
+
 TEST_CASE("a reader sees committed rows while the writer is open; a non-journal is refused") {
   TempDir dir;
   const std::string path = dir.File("j.db");
