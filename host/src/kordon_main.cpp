@@ -22,6 +22,7 @@
 
 #include "bus_client.h"
 #include "config.h"
+#include "journal_cli.h"
 #include "plugin_library.h"
 #include "topic.h"
 
@@ -44,6 +45,7 @@ const char kUsage[] =
     "  pub TOPIC JSON       publish one message and confirm that the host accepted it\n"
     "  devices              ask every device for its state (device.status.request) and list them\n"
     "  plugin info FILE     print a plugin's descriptor without starting it\n"
+    "  journal query|export|retention|check DB   read and maintain a journal file\n"
     "  version              print the tool's version and plugin ABI\n"
     "\n"
     "Run 'kordon <command> --help' for a command's options.\n";
@@ -389,6 +391,7 @@ int main(int argc, char** argv) {
   if (command == "tail") return Tail(argc - 1, argv + 1);
   if (command == "pub") return Pub(argc - 1, argv + 1);
   if (command == "devices") return Devices(argc - 1, argv + 1);
+  if (command == "journal") return JournalCommand(argc - 1, argv + 1);
   if (command == "plugin") {
     if (argc >= 3 && std::string(argv[2]) == "info") return PluginInfo(argc - 2, argv + 2);
     fmt::print(stderr, "kordon plugin: unknown subcommand; try 'kordon plugin info FILE'\n");

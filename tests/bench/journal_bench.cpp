@@ -1,0 +1,242 @@
+// journal_bench: sustained messages per second through a real kordon-host into the journal
+// plugin (SQLite, WAL), with synchronous=FULL and =NORMAL, beside a baseline measured in the
+// same run: the same rows inserted straight into a journal file with JournalStore::Insert in
+// batches of the same size (no host, no bus, no thread hand-over). Prints the ratio.
+//
+//   baseline   rows --JournalStore::Insert (batch_max rows per transaction)--> file
+//   kordon     PUSH --> bus.ingress --> broker --> journal's actor (OnMessage, batch)
+//                   --> writer thread (one transaction per batch) --> file --> journal.committed
+//
+// Rows are realistic: ~300-byte JSON bodies, four topics, four lanes, crossing ids. The host
+// run is timed from the first send to the journal.committed that covers the last message
+// (its per-source last id), so it is what a client can count on as acknowledged.
+//
+// Exit status: 0; 1 when a run failed or the file does not hold every message; 2 on a usage
+// error.
+
+#include <signal.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <zmq.hpp>
+
+#include "envelope.h"
+#include "host_harness.h"
+#include "journal_store.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using kordon::journal::JournalRow;
+using kordon::journal::JournalStore;
+using kordon::journal::StoreStatus;
+using kordon::journal::Synchronous;
+using namespace std::chrono_literals;
+
+constexpr const char* kTopics[] = {"scanner.plate.read", "scanner.document.read",
+                                   "scale.weight.stable", "scanner.container.read"};
+constexpr char kSource[] = "journal-bench";
+
+struct Options {
+  int messages = 300000;
+  int repeat = 1;
+  int batch_max = 2000;
+};
+
+struct Frames {
+  std::string topic, envelope, body, id;
+};
+
+// ~300-byte bodies of the kind the devices publish.
+std::string Body(int n) {
+  nlohmann::json j;
+  j["plate"] = fmt::format("01KG{:03d}ABC", n % 1000);
+  j["country"] = "KG";
+  j["confidence"] = 0.93 + (n % 7) * 0.01;
+  j["camera"] = fmt::format("lane{}-front", n % 4 + 1);
+  j["image"] = fmt::format("/var/lib/kordon/images/2026/11/28/{:08d}.jpg", n);
+  j["bbox"] = {120, 340, 410, 120};
+  j["reader"] = "plate-reader";
+  j["raw"] = fmt::format("01 KG {:03d} ABC", n % 1000);
+  j["note"] = std::string(90, 'x');
+  return j.dump();
+}
+
+std::vector<Frames> MakeFrames(int count) {
+  std::vector<Frames> out;
+  out.reserve(count);
+  for (int n = 0; n < count; ++n) {
+    kordon::host::Envelope e = kordon::host::NewEnvelope(kSource);
+    e.lane = fmt::format("lane{}", n % 4 + 1);
+    e.crossing_id = fmt::format("c-{}-{}", n % 4 + 1, n / 40);
+    Frames f;
+    f.topic = kTopics[n % 4];
+    f.envelope = kordon::host::EncodeEnvelope(e);
+    f.body = Body(n);
+    f.id = kordon::host::IdToHex(e.id);
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+std::vector<JournalRow> MakeRows(const std::vector<Frames>& frames) {
+  std::vector<JournalRow> rows;
+  rows.reserve(frames.size());
+  int n = 0;
+  for (const Frames& f : frames) {
+    JournalRow r;
+    r.topic = f.topic;
+    r.id = f.id;
+    r.time_us = 1795829400LL * 1000000 + n;
+    r.recv_us = r.time_us + 100;
+    r.source = kSource;
+    r.lane = fmt::format("lane{}", n % 4 + 1);
+    r.crossing_id = fmt::format("c-{}-{}", n % 4 + 1, n / 40);
+    r.schema = f.topic;
+    r.body = f.body;
+    rows.push_back(std::move(r));
+    ++n;
+  }
+  return rows;
+}
+
+// Raw inserts in batches of batch_max; returns rows/s, or 0 on failure.
+double Baseline(const std::vector<JournalRow>& all, Synchronous sync, int batch_max) {
+  kordon::testing::TempDir dir;
+  StoreStatus s;
+  auto store = JournalStore::OpenForWriting(dir.File("baseline.db"), sync, 1000, &s);
+  if (!store) {
+    fmt::print(stderr, "baseline: {}\n", s.message);
+    return 0;
+  }
+  std::vector<JournalRow> batch;
+  const auto start = Clock::now();
+  for (size_t i = 0; i < all.size(); i += batch_max) {
+    // Copies, as the plugin builds each row from the message it receives.
+    batch.assign(all.begin() + i, all.begin() + std::min(all.size(), i + batch_max));
+    kordon::journal::InsertResult result;
+    if (s = store->Insert(&batch, &result); !s.ok()) {
+      fmt::print(stderr, "baseline: {}\n", s.message);
+      return 0;
+    }
+  }
+  const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  return all.size() / secs;
+}
+
+// Through kordon-host; returns msg/s, or 0 on failure.
+double ThroughHost(const std::vector<Frames>& frames, Synchronous sync, int batch_max) {
+  using namespace kordon::testing;
+  TempDir dir;
+  const std::string db = dir.File("journal.db");
+  HostProcess host(dir,
+                   HostSection(dir) +
+                       PluginSection("journal", SitePlugin("journal"),
+                                     fmt::format("path = {}\nsynchronous = {}\nbatch_max = {}\n",
+                                                 db, sync == Synchronous::kFull ? "full" : "normal",
+                                                 batch_max)));
+  std::string why;
+  if (!host.WaitReady(15s, &why)) {
+    fmt::print(stderr, "host: {}\n", why);
+    return 0;
+  }
+  auto watch = ConnectClient(host.ready(), {"journal.committed"}, &why, "journal-bench-watch");
+  if (!watch) {
+    fmt::print(stderr, "client: {}\n", why);
+    return 0;
+  }
+  zmq::context_t ctx(1);
+  zmq::socket_t push(ctx, zmq::socket_type::push);
+  push.set(zmq::sockopt::linger, 0);
+  push.connect(host.ready().ingress);
+  const auto start = Clock::now();
+  std::thread sender([&] {
+    for (const Frames& f : frames) {
+      (void)push.send(zmq::buffer(f.topic), zmq::send_flags::sndmore);
+      (void)push.send(zmq::buffer(f.envelope), zmq::send_flags::sndmore);
+      (void)push.send(zmq::buffer(f.body), zmq::send_flags::none);
+    }
+  });
+  const std::string& last = frames.back().id;
+  bool done = false;
+  auto last_progress = Clock::now();
+  while (!done && Clock::now() - last_progress < 20s) {
+    auto m = watch->Receive(200ms);
+    if (!m || m->topic != "journal.committed") continue;
+    last_progress = Clock::now();
+    nlohmann::json j = nlohmann::json::parse(m->body, nullptr, false);
+    done = j.is_object() && j.contains("sources") && j["sources"].value(kSource, "") == last;
+  }
+  const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  sender.join();
+  if (!done) {
+    fmt::print(stderr, "host: the last message was not acknowledged; log:\n{}\n", host.Log());
+    return 0;
+  }
+  (void)host.StopWith(SIGTERM);
+  StoreStatus s;
+  auto store = JournalStore::OpenReadOnly(db, &s);
+  int64_t rows = 0;
+  int64_t expected = static_cast<int64_t>(frames.size());
+  if (!store || !store->Count(&rows).ok() || rows < expected) {
+    fmt::print(stderr, "host: the file holds {} rows, expected at least {}\n", rows, expected);
+    return 0;
+  }
+  return frames.size() / secs;
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (i + 1 >= argc) {
+      fmt::print(stderr, "usage: journal_bench [--messages N] [--repeat R] [--batch-max B]\n");
+      return 2;
+    }
+    const int v = std::atoi(argv[++i]);
+    if (a == "--messages" && v > 0) {
+      o.messages = v;
+    } else if (a == "--repeat" && v > 0) {
+      o.repeat = v;
+    } else if (a == "--batch-max" && v > 0) {
+      o.batch_max = v;
+    } else {
+      fmt::print(stderr, "usage: journal_bench [--messages N] [--repeat R] [--batch-max B]\n");
+      return 2;
+    }
+  }
+  fmt::print("journal_bench: {} messages, ~{}-byte bodies, batch_max {}, median of {}\n",
+             o.messages, Body(0).size(), o.batch_max, o.repeat);
+  fmt::print("{:<10} {:>16} {:>16} {:>7}\n", "sync", "raw sqlite msg/s", "kordon msg/s", "ratio");
+  int status = 0;
+  for (Synchronous sync : {Synchronous::kFull, Synchronous::kNormal}) {
+    std::vector<double> base, host;
+    for (int r = 0; r < o.repeat; ++r) {
+      // Fresh ids each run: the journal skips ids it already has.
+      std::vector<Frames> frames = MakeFrames(o.messages);
+      base.push_back(Baseline(MakeRows(frames), sync, o.batch_max));
+      host.push_back(ThroughHost(frames, sync, o.batch_max));
+      if (base.back() == 0 || host.back() == 0) status = 1;
+    }
+    const double b = Median(base), h = Median(host);
+    fmt::print("{:<10} {:>16.0f} {:>16.0f} {:>7.2f}\n",
+               sync == Synchronous::kFull ? "full" : "normal", b, h, b > 0 ? h / b : 0.0);
+  }
+  return status;
+}
