@@ -74,6 +74,9 @@ std::string DemoConfig(const TempDir& dir, const std::vector<int>& sim_ports) {
     } else if (line.rfind("spool = ", 0) == 0) {
       out += "spool = " + dir.File("xray-spool") + "\n";
       ++replaced;
+    } else if (line.rfind("path = ", 0) == 0) {  // the journal's database
+      out += "path = " + dir.File("journal.sqlite") + "\n";
+      ++replaced;
     } else if (std::regex_match(line, m, link)) {
       const size_t offset = static_cast<size_t>(std::stoi(m[1]) - kDemoBasePort);
       REQUIRE_MESSAGE(offset < sim_ports.size(), "demo.ini links to a port the simulator lacks: " << line);
@@ -83,7 +86,7 @@ std::string DemoConfig(const TempDir& dir, const std::vector<int>& sim_ports) {
       out += line + "\n";
     }
   }
-  REQUIRE_MESSAGE(replaced == 4, "config/demo.ini no longer has [host], bus.ingress, bus.egress and spool lines");
+  REQUIRE_MESSAGE(replaced == 5, "config/demo.ini no longer has [host], bus.ingress, bus.egress, spool and path lines");
   CHECK(links == static_cast<int>(sim_ports.size()));  // every simulated device is wired
   return out;
 }
@@ -170,6 +173,25 @@ TEST_CASE("the demo site reads every simulated device of every lane") {
   auto exit = host.StopWith(SIGTERM);
   REQUIRE(exit.has_value());
   CHECK(exit->ExitedWith(0));
+
+  // Everything is on record: the journal holds the reads of every lane, and its file is sound.
+  const std::string db = dir.File("journal.sqlite");
+  const RunResult check = RunProgram({ToolBinary(), "journal", "check", db}, dir.path(), 30s);
+  INFO(check.Describe());
+  CHECK(check.status.ExitedWith(0));
+  const RunResult plates = RunProgram(
+      {ToolBinary(), "journal", "query", db, "--topic", "scanner.plate.read", "--json"}, dir.path(), 30s);
+  INFO(plates.Describe());
+  REQUIRE(plates.status.ExitedWith(0));
+  std::set<std::string> journaled_lanes;
+  for (const std::string& line : Lines(plates.out)) {
+    const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    REQUIRE(j.is_object());
+    CHECK(j["topic"] == "scanner.plate.read");
+    journaled_lanes.insert(j.value("lane", "?"));
+  }
+  CHECK(journaled_lanes == std::set<std::string>{"lane-1", "lane-2", "lane-3"});
+
   sim->Signal(SIGTERM);
   auto sim_exit = sim->WaitFor(5s);
   REQUIRE(sim_exit.has_value());
