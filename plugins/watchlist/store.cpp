@@ -260,7 +260,9 @@ struct UnParser {
     return path.size() >= 2 ? path[path.size() - 2] : kNone;
   }
 
+  // After Fail, expat may still deliver the end of an empty element: ignore everything.
   void Start(const std::string& name) {
+    if (!error.empty()) return;
     if (path.empty() && name != "CONSOLIDATED_LIST") {
       Fail("the root element is <" + name + ">, not <CONSOLIDATED_LIST>");
       return;
@@ -284,11 +286,15 @@ struct UnParser {
   }
 
   void End(const std::string& name) {
+    if (!error.empty() || path.empty()) return;
     const std::string value = Trim(text);
     text.clear();
     const std::string parent = Parent();
     if (in_individual) {
-      if (parent == "INDIVIDUAL") {
+      if (name == "INDIVIDUAL_DOCUMENT") {
+        const std::string number = NormaliseDocumentNumber(doc_number);
+        if (!number.empty()) entry.documents.push_back({number, doc_country});
+      } else if (parent == "INDIVIDUAL") {
         if (name == "FIRST_NAME" || name == "SECOND_NAME" || name == "THIRD_NAME" ||
             name == "FOURTH_NAME") {
           if (!value.empty()) name_parts.push_back(value);
@@ -318,9 +324,6 @@ struct UnParser {
       } else if (parent == "INDIVIDUAL_DOCUMENT") {
         if (name == "NUMBER") doc_number = value;
         if (name == "ISSUING_COUNTRY") doc_country = value;
-      } else if (name == "INDIVIDUAL_DOCUMENT") {
-        const std::string number = NormaliseDocumentNumber(doc_number);
-        if (!number.empty()) entry.documents.push_back({number, doc_country});
       } else if (name == "INDIVIDUAL") {
         FinishIndividual();
       }
@@ -443,6 +446,10 @@ ParseResult ParseCsv(std::string_view text, const std::string& list) {
 
 ParseResult ParseUnXml(std::string_view text, const std::string& list) {
   ParseResult r;
+  if (text.empty()) {
+    r.error = "line 1, column 1: the file is empty";
+    return r;
+  }
   UnParser p;
   p.list = list;
   p.result = &r;

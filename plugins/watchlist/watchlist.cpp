@@ -299,6 +299,7 @@ void Snapshot::CheckName(const Query& query, const MatchOptions& options,
   for (size_t i = 0; i < q.size(); ++i)
     for (const std::string& k : q[i].keys) qk[i].push_back(k);
   std::vector<std::vector<std::string_view>> ek;
+  std::unordered_map<uint32_t, int> exactness;  // entry -> exact parts of its reported alias
   for (uint32_t name_id : candidates) {
     const NameRecord& rec = names_[name_id];
     ek.assign(rec.part_count, {});
@@ -334,11 +335,21 @@ void Snapshot::CheckName(const Query& query, const MatchOptions& options,
       }
     }
     if (score < options.min_score) continue;
-    auto old = best->find(rec.entry);
-    if (old != best->end() && old->second.matched == "name" && old->second.score >= score)
-      continue;  // another alias of this entry matched as well or better
-    // The explanation: each pair in words, then the date and the nationality.
+    // Of two aliases that score alike, the one written like the query explains it best.
+    int exact = 0;
+    for (const Pairing& p : pairs) exact += p.distance == 0 ? 1 : 0;
     const std::vector<NamePart> e = SplitName(entry.names[rec.alias]);
+    for (const Pairing& p : pairs)
+      exact += q[p.query_part].latin == e[p.entry_part].latin &&
+               q[p.query_part].cyrillic == e[p.entry_part].cyrillic;
+    auto old = best->find(rec.entry);
+    if (old != best->end() && old->second.matched == "name") {
+      const int old_exact = exactness[rec.entry];
+      if (old->second.score > score || (old->second.score == score && old_exact >= exact))
+        continue;  // another alias of this entry matched as well or better
+    }
+    exactness[rec.entry] = exact;
+    // The explanation: each pair in words, then the date and the nationality.
     std::vector<Pairing> ordered = pairs;
     std::sort(ordered.begin(), ordered.end(),
               [](const Pairing& a, const Pairing& b) { return a.query_part < b.query_part; });
