@@ -219,8 +219,20 @@ size_t DamerauLevenshtein(std::string_view a, std::string_view b, size_t limit) 
   if ((n > m ? n - m : m - n) > limit) return limit + 1;
   if (n == 0) return m;
   if (m == 0) return n;
-  // Three rows of the optimal string alignment table; names are short.
-  std::vector<size_t> prev2(m + 1), prev(m + 1), cur(m + 1);
+  // Three rows of the optimal string alignment table, on the stack for names (short).
+  constexpr size_t kStack = 64;
+  size_t stack[3][kStack + 1];
+  std::vector<size_t> heap;
+  size_t* rows[3];
+  if (m < kStack) {
+    for (int r = 0; r < 3; ++r) rows[r] = stack[r];
+  } else {
+    heap.resize(3 * (m + 1));
+    for (int r = 0; r < 3; ++r) rows[r] = heap.data() + r * (m + 1);
+  }
+  size_t* prev2 = rows[0];
+  size_t* prev = rows[1];
+  size_t* cur = rows[2];
   for (size_t j = 0; j <= m; ++j) prev[j] = j;
   for (size_t i = 1; i <= n; ++i) {
     cur[0] = i;
@@ -234,8 +246,10 @@ size_t DamerauLevenshtein(std::string_view a, std::string_view b, size_t limit) 
       row_min = std::min(row_min, v);
     }
     if (row_min > limit) return limit + 1;
-    std::swap(prev2, prev);
-    std::swap(prev, cur);
+    size_t* t = prev2;
+    prev2 = prev;
+    prev = cur;
+    cur = t;
   }
   return std::min(prev[m], limit + 1);
 }

@@ -8,7 +8,6 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -18,9 +17,10 @@
 namespace kordon::watchlist {
 namespace {
 
-// A list of candidate names this long or shorter is always scanned; longer ones only when
-// another part's list cannot stand in for them (see CheckName).
+// How many listed names a part's candidate list may hold and still be scanned (see
+// CheckName, step 2).
 constexpr size_t kScanCap = 4096;
+constexpr size_t kHardCap = 65536;
 
 // Score factors (README.md, "Scores").
 constexpr double kNoDateFactor = 0.90;      // either side has no date of birth
@@ -64,7 +64,9 @@ std::vector<Pairing> PairParts(const std::vector<std::vector<std::string_view>>&
       size_t length = 1;
       const size_t d = PartDistance(q[i], e[j], &length);
       if (d == SIZE_MAX) continue;
-      all.push_back({i, j, d, 1.0 - static_cast<double>(d) / static_cast<double>(length)});
+      // A letter that differs costs half its share of the part: one typo in a six-letter
+      // surname scores 0.92, two in a ten-letter one 0.90.
+      all.push_back({i, j, d, 1.0 - 0.5 * static_cast<double>(d) / static_cast<double>(length)});
     }
   std::sort(all.begin(), all.end(), [](const Pairing& a, const Pairing& b) {
     if (a.similarity != b.similarity) return a.similarity > b.similarity;
@@ -248,51 +250,62 @@ void Snapshot::CheckName(const Query& query, const MatchOptions& options,
                          std::unordered_map<uint32_t, Hit>* best) const {
   const std::vector<NamePart> q = SplitName(query.name);
   if (q.empty()) return;
-  // 1. Each query part against the vocabulary: listed keys within the allowed distance.
+  // 1. Each query part against the vocabulary: listed keys at most one edit away (the
+  // query key's single deletions meet a listed key or one of its single deletions). Parts
+  // two edits away are scored in step 3 but do not select candidates: near a common key
+  // they would select thousands.
   std::vector<std::vector<uint32_t>> matched(q.size());
   std::vector<size_t> list_sizes(q.size(), 0);
-  std::unordered_set<std::string> probes;
+  std::vector<std::string> probes;
   for (size_t i = 0; i < q.size(); ++i) {
-    std::unordered_set<uint32_t> ids;
+    std::vector<uint32_t> ids;
     for (const std::string& key : q[i].keys) {
       probes.clear();
-      probes.insert(key);
+      probes.push_back(key);
       if (AllowedTypos(key.size()) > 0)
-        for (size_t a = 0; a < key.size(); ++a) {
-          std::string one = key.substr(0, a) + key.substr(a + 1);
-          if (AllowedTypos(key.size()) > 1)
-            for (size_t b = a; b < one.size(); ++b) probes.insert(one.substr(0, b) + one.substr(b + 1));
-          probes.insert(std::move(one));
-        }
+        for (size_t a = 0; a < key.size(); ++a)
+          if (a == 0 || key[a] != key[a - 1]) probes.push_back(key.substr(0, a) + key.substr(a + 1));
       for (const std::string& probe : probes) {
         auto it = deletions_.find(probe);
         if (it == deletions_.end()) continue;
         for (uint32_t id : it->second) {
-          if (ids.count(id)) continue;
           const std::string& listed = vocabulary_[id];
-          const size_t limit = AllowedTypos(std::min(key.size(), listed.size()));
-          if (DamerauLevenshtein(key, listed, limit) <= limit) ids.insert(id);
+          const size_t limit = std::min<size_t>(1, AllowedTypos(std::min(key.size(), listed.size())));
+          if (DamerauLevenshtein(key, listed, limit) <= limit) ids.push_back(id);
         }
       }
     }
-    matched[i].assign(ids.begin(), ids.end());
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    matched[i] = std::move(ids);
     for (uint32_t id : matched[i]) list_sizes[i] += postings_[id].size();
   }
-  // 2. Candidates. A name with two or more parts must agree on at least two parts with a
-  // query of two or more, so every such candidate is on some list other than the longest:
-  // the longest is scanned only when it is short (it also finds single-part names and names
-  // whose other part has more typos than the vocabulary search reaches).
-  const size_t longest = static_cast<size_t>(
-      std::max_element(list_sizes.begin(), list_sizes.end()) - list_sizes.begin());
+  // 2. Candidates. A listed name of two or more parts must agree with a query of two or more
+  // on at least two parts. Candidates come from the rarest part's list (always, up to
+  // kHardCap names) and from the other lists but the most common one when they are short
+  // (up to kScanCap); each must then be on a second list (binary search in the postings)
+  // before it is scored. So a name is found through its rarer parts: two parts that are
+  // each shared by thousands of listed names (two common given names) select nothing alone.
+  std::vector<size_t> order(q.size());
+  for (size_t i = 0; i < q.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return list_sizes[a] < list_sizes[b]; });
   std::vector<uint32_t> candidates;
-  for (size_t i = 0; i < q.size(); ++i) {
-    if (q.size() > 1 && i == longest && list_sizes[i] > kScanCap) continue;
-    if (q.size() == 1 && list_sizes[i] > kScanCap * 16) continue;  // one common word: no
+  for (size_t k = 0; k < order.size(); ++k) {
+    const size_t i = order[k];
+    const bool rarest = k == 0;
+    if (!rarest && (k + 1 == order.size() || list_sizes[i] > kScanCap)) continue;
+    if (rarest && list_sizes[i] > kHardCap) continue;
     for (uint32_t id : matched[i])
       candidates.insert(candidates.end(), postings_[id].begin(), postings_[id].end());
   }
   std::sort(candidates.begin(), candidates.end());
   candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+  auto on_list = [&](size_t i, uint32_t name_id) {
+    for (uint32_t id : matched[i])
+      if (std::binary_search(postings_[id].begin(), postings_[id].end(), name_id)) return true;
+    return false;
+  };
 
   // 3. Score each candidate name.
   std::vector<std::vector<std::string_view>> qk(q.size());
@@ -302,6 +315,11 @@ void Snapshot::CheckName(const Query& query, const MatchOptions& options,
   std::unordered_map<uint32_t, int> exactness;  // entry -> exact parts of its reported alias
   for (uint32_t name_id : candidates) {
     const NameRecord& rec = names_[name_id];
+    if (q.size() > 1 && rec.part_count > 1) {
+      size_t lists = 0;
+      for (size_t i = 0; i < q.size() && lists < 2; ++i) lists += on_list(i, name_id);
+      if (lists < 2) continue;
+    }
     ek.assign(rec.part_count, {});
     for (size_t j = 0; j < rec.part_count; ++j) {
       const PartRecord& part = parts_[rec.first_part + j];
