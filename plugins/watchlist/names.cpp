@@ -203,7 +203,9 @@ std::vector<std::string> FoldKeys(std::string_view latin) {
     // Doubled letters once ("ALLA" = "ALA", "IURII" = "IURI"); an "H" after a consonant
     // other than the rule outputs is kept (it is a letter of its own in Latin names).
     k.erase(std::unique(k.begin(), k.end(),
-                        [](char a, char b) { return a == b && static_cast<unsigned char>(a) < 0x80; }),
+                        [](char a, char b) {
+                          return a == b && static_cast<unsigned char>(a) < 0x80;
+                        }),
             k.end());
     // "IE" at the start is "E" (Евгений: YEVGENIY, IEVGENII, EVGENII).
     if (k.size() > 2 && k[0] == 'I' && k[1] == 'E') k.erase(0, 1);

@@ -206,7 +206,8 @@ std::string Json(const Entry& e) {
   for (const Document& d : e.documents)
     j["documents"].push_back({{"number", d.number}, {"country", d.country}});
   j["plates"] = nlohmann::json::array();
-  for (const Plate& p : e.plates) j["plates"].push_back({{"plate", p.plate}, {"country", p.country}});
+  for (const Plate& p : e.plates)
+    j["plates"].push_back({{"plate", p.plate}, {"country", p.country}});
   j["vins"] = e.vins;
   j["reason"] = e.reason;
   return j.dump();

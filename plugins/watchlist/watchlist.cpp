@@ -264,13 +264,15 @@ void Snapshot::CheckName(const Query& query, const MatchOptions& options,
       probes.push_back(key);
       if (AllowedTypos(key.size()) > 0)
         for (size_t a = 0; a < key.size(); ++a)
-          if (a == 0 || key[a] != key[a - 1]) probes.push_back(key.substr(0, a) + key.substr(a + 1));
+          if (a == 0 || key[a] != key[a - 1])
+            probes.push_back(key.substr(0, a) + key.substr(a + 1));
       for (const std::string& probe : probes) {
         auto it = deletions_.find(probe);
         if (it == deletions_.end()) continue;
         for (uint32_t id : it->second) {
           const std::string& listed = vocabulary_[id];
-          const size_t limit = std::min<size_t>(1, AllowedTypos(std::min(key.size(), listed.size())));
+          const size_t limit =
+              std::min<size_t>(1, AllowedTypos(std::min(key.size(), listed.size())));
           if (DamerauLevenshtein(key, listed, limit) <= limit) ids.push_back(id);
         }
       }

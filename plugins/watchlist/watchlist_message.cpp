@@ -44,7 +44,8 @@ json EntryJson(const Entry& e) {
   }
   if (!e.plates.empty()) {
     j["plates"] = json::array();
-    for (const Plate& p : e.plates) j["plates"].push_back({{"plate", p.plate}, {"country", p.country}});
+    for (const Plate& p : e.plates)
+      j["plates"].push_back({{"plate", p.plate}, {"country", p.country}});
   }
   if (!e.vins.empty()) j["vins"] = e.vins;
   return j;

@@ -41,7 +41,8 @@ class WatchlistPlugin : public kordon::Plugin {
     if (path_.empty()) throw std::invalid_argument("setting 'path' (the SQLite file) is required");
     import_ = h.ConfigOr("import", "");
     import_list_ = h.ConfigOr("import_list", "local");
-    if (import_list_.empty()) throw std::invalid_argument("setting 'import_list' must not be empty");
+    if (import_list_.empty())
+      throw std::invalid_argument("setting 'import_list' must not be empty");
     import_format_ = h.ConfigOr("import_format", "");
     if (!import_format_.empty() && import_format_ != "csv" && import_format_ != "un-xml")
       throw std::invalid_argument("setting 'import_format' must be csv or un-xml, got '" +
