@@ -25,6 +25,7 @@
 #include "journal_cli.h"
 #include "plugin_library.h"
 #include "topic.h"
+#include "watchlist_cli.h"
 
 #include <thread>
 
@@ -46,6 +47,7 @@ const char kUsage[] =
     "  devices              ask every device for its state (device.status.request) and list them\n"
     "  plugin info FILE     print a plugin's descriptor without starting it\n"
     "  journal query|export|retention|check DB   read and maintain a journal file\n"
+    "  watchlist import|check  import a list into a watchlist database, or check against it\n"
     "  version              print the tool's version and plugin ABI\n"
     "\n"
     "Run 'kordon <command> --help' for a command's options.\n";
@@ -392,6 +394,7 @@ int main(int argc, char** argv) {
   if (command == "pub") return Pub(argc - 1, argv + 1);
   if (command == "devices") return Devices(argc - 1, argv + 1);
   if (command == "journal") return JournalCommand(argc - 1, argv + 1);
+  if (command == "watchlist") return WatchlistCommand(argc - 1, argv + 1);
   if (command == "plugin") {
     if (argc >= 3 && std::string(argv[2]) == "info") return PluginInfo(argc - 2, argv + 2);
     fmt::print(stderr, "kordon plugin: unknown subcommand; try 'kordon plugin info FILE'\n");

@@ -1,0 +1,126 @@
+// Transliteration and name folding (plugins/watchlist/names.h).
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "names.h"
+
+namespace kordon::watchlist {
+namespace {
+
+// The first folded key of a one-part name.
+std::string Key(const std::string& name) {
+  std::vector<NamePart> parts = SplitName(name);
+  REQUIRE(parts.size() == 1);
+  return parts[0].keys.front();
+}
+
+bool SameKey(const std::string& a, const std::string& b) {
+  std::vector<NamePart> x = SplitName(a), y = SplitName(b);
+  REQUIRE(x.size() == 1);
+  REQUIRE(y.size() == 1);
+  for (const std::string& k : x[0].keys)
+    for (const std::string& l : y[0].keys)
+      if (k == l) return true;
+  return false;
+}
+
+TEST_CASE("Russian letters transliterate by the ICAO 9303 table, either case") {
+  CHECK(TransliterateToLatin("АБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯ") ==
+        "ABVGDEEZHZIIKLMNOPRSTUFKHTSCHSHSHCHIEYEIUIA");
+  CHECK(TransliterateToLatin("абвгдеёжзийклмнопрстуфхцчшщъыьэюя") ==
+        "ABVGDEEZHZIIKLMNOPRSTUFKHTSCHSHSHCHIEYEIUIA");
+}
+
+TEST_CASE("each Kazakh and Kyrgyz letter has its Latin form") {
+  CHECK(TransliterateToLatin("Ә") == "A");
+  CHECK(TransliterateToLatin("ә") == "A");
+  CHECK(TransliterateToLatin("Ғ") == "G");
+  CHECK(TransliterateToLatin("ғ") == "G");
+  CHECK(TransliterateToLatin("Қ") == "K");
+  CHECK(TransliterateToLatin("қ") == "K");
+  CHECK(TransliterateToLatin("Ң") == "N");
+  CHECK(TransliterateToLatin("ң") == "N");
+  CHECK(TransliterateToLatin("Ө") == "O");
+  CHECK(TransliterateToLatin("ө") == "O");
+  CHECK(TransliterateToLatin("Ұ") == "U");
+  CHECK(TransliterateToLatin("ұ") == "U");
+  CHECK(TransliterateToLatin("Ү") == "U");
+  CHECK(TransliterateToLatin("ү") == "U");
+  CHECK(TransliterateToLatin("Һ") == "H");
+  CHECK(TransliterateToLatin("һ") == "H");
+  CHECK(TransliterateToLatin("І") == "I");
+  CHECK(TransliterateToLatin("і") == "I");
+  CHECK(TransliterateToLatin("Сүлейменова Жанар") == "SULEIMENOVA ZHANAR");
+  CHECK(TransliterateToLatin("Өмүрбек Ңаа") == "OMURBEK NAA");
+}
+
+TEST_CASE("Latin diacritics fold to their base letter") {
+  CHECK(TransliterateToLatin("Müller Éléonore Ñúñez Şahin Žofie") ==
+        "MULLER ELEONORE NUNEZ SAHIN ZOFIE");
+}
+
+TEST_CASE("variant spellings fold to one key") {
+  CHECK(SameKey("Жанар", "ZHANAR"));
+  CHECK(SameKey("ZHANAR", "JANAR"));       // Kazakh Latin J for Ж
+  CHECK(SameKey("Хасан", "KHASAN"));
+  CHECK(SameKey("KHASAN", "HASAN"));
+  CHECK(SameKey("HASAN", "XASAN"));        // Uzbek Latin X for Х
+  CHECK(SameKey("Цой", "TSOI"));
+  CHECK(SameKey("TSOI", "COI"));
+  CHECK(SameKey("Юрий", "YURIY"));
+  CHECK(SameKey("YURIY", "IURII"));
+  CHECK(SameKey("IURII", "JURIJ"));
+  CHECK(SameKey("Яков", "YAKOV"));
+  CHECK(SameKey("YAKOV", "IAKOV"));
+  CHECK(SameKey("IAKOV", "JAKOV"));
+  CHECK(SameKey("Фёдор", "FEDOR"));
+  CHECK(SameKey("Май", "MAY"));
+  CHECK(SameKey("Рыскулов", "RISKULOV"));
+  CHECK(SameKey("Щукин", "SHCHUKIN"));
+  CHECK(SameKey("SHCHUKIN", "SCHUKIN"));
+  CHECK(SameKey("Нурлан", "NOURLAN"));     // French OU
+  CHECK(SameKey("Евгений", "YEVGENIY"));
+  CHECK(SameKey("YEVGENIY", "EVGENII"));
+  CHECK(SameKey("Алла", "ALA"));
+  CHECK_FALSE(SameKey("Иванов", "PETROV"));
+  CHECK(Key("Toktogoulov") == Key("Токтогулов"));
+}
+
+TEST_CASE("names split on spaces, MRZ fillers and punctuation") {
+  std::vector<NamePart> p = SplitName("TOKTOGULOV<<NURLAN<<<<<<");
+  REQUIRE(p.size() == 2);
+  CHECK(p[0].raw == "TOKTOGULOV");
+  CHECK(p[1].raw == "NURLAN");
+  p = SplitName("  Абдул-Азиз, O'Neil  ");
+  REQUIRE(p.size() == 4);
+  CHECK(p[0].raw == "Абдул");
+  CHECK(p[0].cyrillic);
+  CHECK_FALSE(p[3].cyrillic);
+  CHECK(SplitName("<<< -- 123").empty());
+  CHECK(SplitName("\xFF\xFEZ").size() == 1);  // invalid bytes separate, never throw
+}
+
+TEST_CASE("Damerau-Levenshtein counts a transposition as one edit") {
+  CHECK(DamerauLevenshtein("NURLAN", "NURLAN", 2) == 0);
+  CHECK(DamerauLevenshtein("NURLAN", "NRULAN", 2) == 1);
+  CHECK(DamerauLevenshtein("NURLAN", "NURLN", 2) == 1);
+  CHECK(DamerauLevenshtein("NURLAN", "MURLAM", 2) == 2);
+  CHECK(DamerauLevenshtein("NURLAN", "PETROV", 2) == 3);  // limit + 1
+  CHECK(AllowedTypos(3) == 0);
+  CHECK(AllowedTypos(5) == 1);
+  CHECK(AllowedTypos(10) == 2);
+}
+
+TEST_CASE("document numbers and VINs normalise") {
+  CHECK(NormaliseDocumentNumber(" ac-123 4567 ") == "AC1234567");
+  CHECK(NormaliseDocumentNumber("АС1234567") == "AC1234567");  // Cyrillic look-alikes
+  CHECK(NormaliseDocumentNumber("L898902C<") == "L898902C");
+  CHECK(NormaliseVin("wvwzzz1jzxw00000i") == "WVWZZZ1JZXW000001");
+  CHECK(NormaliseVin("---").empty());
+}
+
+}  // namespace
+}  // namespace kordon::watchlist
