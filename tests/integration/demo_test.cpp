@@ -59,7 +59,7 @@ std::string DemoConfig(const TempDir& dir, const std::vector<int>& sim_ports) {
   REQUIRE_MESSAGE(!original.empty(), "cannot read config/demo.ini");
   const std::regex link(R"(^link = tcp://127\.0\.0\.1:(\d+)$)");
   std::string out;
-  int replaced = 0, links = 0;
+  int replaced = 0, links = 0, demo_files = 0;
   for (const std::string& line : Lines(original)) {
     std::smatch m;
     if (line.rfind("bus.ingress", 0) == 0) {
@@ -71,12 +71,13 @@ std::string DemoConfig(const TempDir& dir, const std::vector<int>& sim_ports) {
     } else if (line == "[host]") {
       out += line + "\nready_file = " + dir.File("ready.json") + "\nplugin_path = " + KORDON_PLUGIN_DIR + "\n";
       ++replaced;
-    } else if (line.rfind("spool = ", 0) == 0) {
-      out += "spool = " + dir.File("xray-spool") + "\n";
-      ++replaced;
-    } else if (line.rfind("path = ", 0) == 0) {  // the journal's database
-      out += "path = " + dir.File("journal.sqlite") + "\n";
-      ++replaced;
+    } else if (size_t at = line.find(" = /tmp/kordon-demo/"); at != std::string::npos) {
+      // The spool, the journal, the watchlist: into the test's directory.
+      out += line.substr(0, at) + " = " + dir.path() + "/" + line.substr(at + 20) + "\n";
+      ++demo_files;
+    } else if (line.rfind("import = config/", 0) == 0) {  // relative to the repository's root
+      out += "import = " + SourcePath(line.substr(9)) + "\n";
+      ++demo_files;
     } else if (std::regex_match(line, m, link)) {
       const size_t offset = static_cast<size_t>(std::stoi(m[1]) - kDemoBasePort);
       REQUIRE_MESSAGE(offset < sim_ports.size(), "demo.ini links to a port the simulator lacks: " << line);
@@ -86,7 +87,8 @@ std::string DemoConfig(const TempDir& dir, const std::vector<int>& sim_ports) {
       out += line + "\n";
     }
   }
-  REQUIRE_MESSAGE(replaced == 5, "config/demo.ini no longer has [host], bus.ingress, bus.egress, spool and path lines");
+  REQUIRE_MESSAGE(replaced == 3, "config/demo.ini no longer has [host], bus.ingress and bus.egress lines");
+  CHECK(demo_files == 4);  // spool, journal path, watchlist path, watchlist import
   CHECK(links == static_cast<int>(sim_ports.size()));  // every simulated device is wired
   return out;
 }
@@ -107,7 +109,7 @@ TEST_CASE("the demo site reads every simulated device of every lane") {
 
   HostProcess host(dir, DemoConfig(dir, ports), "demo.ini");
   REQUIRE_MESSAGE(host.WaitReady(10s, &why), why);
-  auto client = ConnectClient(host.ready(), {"scanner", "scale", "device"}, &why);
+  auto client = ConnectClient(host.ready(), {"scanner", "scale", "device", "db", "alert"}, &why);
   REQUIRE_MESSAGE(client, why);
 
   // What each lane must show within a few vehicles: (topic, lane) pairs.
@@ -127,6 +129,11 @@ TEST_CASE("the demo site reads every simulated device of every lane") {
     const nlohmann::json body = Body(*m);
     if (!body.is_object()) {
       problems.push_back(m->topic + ": body is not JSON: " + m->body);
+      continue;
+    }
+    // Every read is screened: a read the watchlist cannot screen, or any alert, is a failure.
+    if (m->topic == "db.watchlist.error" || m->topic == "alert.raised") {
+      problems.push_back(m->topic + ": " + m->body);
       continue;
     }
     if (m->topic == "device.status") {
