@@ -30,6 +30,7 @@
 #include <nlohmann/json.hpp>
 
 #include "journal_store.h"
+#include "plugin_settings.h"
 
 namespace {
 
@@ -54,14 +55,7 @@ int64_t NowUs() {
       .count();
 }
 
-int64_t RangeSetting(const kordon::Host& h, const std::string& key, int64_t fallback,
-                     int64_t min, int64_t max) {
-  const int64_t v = h.ConfigInt(key, fallback);
-  if (v < min || v > max)
-    throw std::invalid_argument("setting '" + key + "' must be between " + std::to_string(min) +
-                                " and " + std::to_string(max) + ", got " + std::to_string(v));
-  return v;
-}
+using kordon::settings::IntInRange;
 
 class Journal : public kordon::Plugin {
  public:
@@ -73,17 +67,17 @@ class Journal : public kordon::Plugin {
     if (!path || path->empty()) throw std::invalid_argument("setting 'path' is required");
     if ((*path)[0] != '/')
       throw std::invalid_argument("setting 'path' must be absolute, got '" + *path + "'");
-    batch_max_ = static_cast<size_t>(RangeSetting(h, "batch_max", 2000, 1, 1000000));
-    batch_ms_ = RangeSetting(h, "batch_ms", 50, 1, 60000);
-    queue_limit_ = static_cast<size_t>(RangeSetting(h, "queue_limit", 200000, 1, 100000000));
+    batch_max_ = static_cast<size_t>(IntInRange(h, "batch_max", 2000, 1, 1000000));
+    batch_ms_ = IntInRange(h, "batch_ms", 50, 1, 60000);
+    queue_limit_ = static_cast<size_t>(IntInRange(h, "queue_limit", 200000, 1, 100000000));
     if (queue_limit_ < batch_max_)
       throw std::invalid_argument("setting 'queue_limit' (" + std::to_string(queue_limit_) +
                                   ") must be at least batch_max (" +
                                   std::to_string(batch_max_) + ")");
-    busy_timeout_ms_ = static_cast<int>(RangeSetting(h, "busy_timeout_ms", 1000, 0, 600000));
-    stop_timeout_ms_ = RangeSetting(h, "stop_timeout_ms", 20000, 0, 600000);
-    retention_days_ = RangeSetting(h, "retention_days", 0, 0, 100000);
-    max_size_mb_ = RangeSetting(h, "max_size_mb", 0, 0, 100000000);
+    busy_timeout_ms_ = static_cast<int>(IntInRange(h, "busy_timeout_ms", 1000, 0, 600000));
+    stop_timeout_ms_ = IntInRange(h, "stop_timeout_ms", 20000, 0, 600000);
+    retention_days_ = IntInRange(h, "retention_days", 0, 0, 100000);
+    max_size_mb_ = IntInRange(h, "max_size_mb", 0, 0, 100000000);
     const std::string sync = h.ConfigOr("synchronous", "full");
     if (sync == "full") {
       sync_ = Synchronous::kFull;

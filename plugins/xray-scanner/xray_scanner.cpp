@@ -38,6 +38,7 @@
 #include "device_link.h"
 #include "device_model.h"
 #include "device_plugin.h"
+#include "plugin_settings.h"
 #include "xray_hash.h"
 #include "xray_metadata.h"
 #include "xray_pairing.h"
@@ -60,14 +61,7 @@ constexpr auto kMaxBackoff = std::chrono::milliseconds(5000);
 
 std::string Errno() { return std::strerror(errno); }
 
-int64_t RangeSetting(const kordon::Host& h, const std::string& key, int64_t fallback,
-                     int64_t min, int64_t max) {
-  const int64_t v = h.ConfigInt(key, fallback);
-  if (v < min || v > max)
-    throw std::invalid_argument("setting '" + key + "' must be between " + std::to_string(min) +
-                                " and " + std::to_string(max) + ", got " + std::to_string(v));
-  return v;
-}
+using kordon::settings::IntInRange;
 
 std::string DirSetting(const kordon::Host& h, const std::string& key, std::string fallback) {
   std::string v = h.ConfigOr(key, std::move(fallback));
@@ -109,15 +103,15 @@ class XrayScanner : public kordon::Plugin {
           "settings 'spool', 'processed_dir' and 'rejected_dir' must be three different "
           "directories");
     options_.settle = std::chrono::milliseconds(
-        RangeSetting(h, "settle_ms", kDefaultSettleMs, 0, 600000));
+        IntInRange(h, "settle_ms", kDefaultSettleMs, 0, 600000));
     options_.pair_timeout = std::chrono::milliseconds(
-        RangeSetting(h, "pair_timeout_ms", kDefaultPairTimeoutMs, 100, 86400000));
+        IntInRange(h, "pair_timeout_ms", kDefaultPairTimeoutMs, 100, 86400000));
     if (options_.pair_timeout <= options_.settle)
       throw std::invalid_argument("setting 'pair_timeout_ms' must be longer than settle_ms");
     rescan_ = std::chrono::milliseconds(
-        RangeSetting(h, "rescan_interval_ms", kDefaultRescanMs, 50, 3600000));
+        IntInRange(h, "rescan_interval_ms", kDefaultRescanMs, 50, 3600000));
     options_.max_image_bytes = static_cast<uint64_t>(
-        RangeSetting(h, "max_image_bytes", kDefaultMaxImageBytes, 1, int64_t{1} << 40));
+        IntInRange(h, "max_image_bytes", kDefaultMaxImageBytes, 1, int64_t{1} << 40));
     scanner_ = h.ConfigOr("scanner", h.instance_name());
     if (scanner_.empty()) throw std::invalid_argument("setting 'scanner' must not be empty");
     model_ = kordon::device::MakeDeviceModel(*this, kDeviceKind, spool_);
