@@ -246,4 +246,25 @@ std::optional<BusStatsLine> ParseBusStats(const std::string& log) {
   return out;
 }
 
+uint16_t StartListeningSimulator(const std::vector<std::string>& argv, const TempDir& dir,
+                                 std::unique_ptr<ChildProcess>* sim, std::string* why) {
+  *sim = ChildProcess::Spawn(argv, dir.File("sim.out"), dir.File("sim.err"), why);
+  if (!*sim) return 0;
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const std::string text = (*sim)->ReadStdout();
+    const std::string prefix = "listening ";
+    const size_t end = text.find('\n');
+    if (text.rfind(prefix, 0) == 0 && end != std::string::npos) {
+      const size_t colon = text.rfind(':', end);
+      if (colon != std::string::npos && colon > prefix.size())
+        return static_cast<uint16_t>(std::stoi(text.substr(colon + 1, end - colon - 1)));
+    }
+    if (!(*sim)->running()) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  *why = "the simulator did not report its port; stderr:\n" + (*sim)->ReadStderr();
+  return 0;
+}
+
 }  // namespace kordon::testing

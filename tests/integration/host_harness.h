@@ -109,6 +109,15 @@ class HostProcess {
 // Reads and parses a ready file; nullopt when absent or not the expected JSON.
 std::optional<ReadyInfo> ReadReadyFile(const std::string& path);
 
+// --- Device simulators -----------------------------------------------------------------------
+
+// Starts a simulator (argv[0] a path) that prints "listening HOST:PORT" as its first line of
+// stdout (kordon-mrz-sim, kordon-weighbridge-sim) and waits up to 5 s for that line. Returns
+// the port, or 0 with *why (the simulator's stderr included). Output goes to dir/sim.out and
+// dir/sim.err.
+uint16_t StartListeningSimulator(const std::vector<std::string>& argv, const TempDir& dir,
+                                 std::unique_ptr<ChildProcess>* sim, std::string* why);
+
 // --- Bus clients -----------------------------------------------------------------------------
 
 // A client connected to both endpoints, subscribed to `prefixes` and to client.sync, whose

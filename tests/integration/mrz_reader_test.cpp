@@ -22,22 +22,9 @@ std::string SimBinary() { return std::string(KORDON_BIN_DIR) + "/kordon-mrz-sim"
 // the bound port, or 0 with *why set.
 uint16_t StartSim(const TempDir& dir, uint16_t port, std::unique_ptr<ChildProcess>* sim,
                   std::string* why) {
-  const std::string out = dir.File("sim.out");
-  *sim = ChildProcess::Spawn({SimBinary(), "--listen", "127.0.0.1:" + std::to_string(port),
-                              "--interval-ms", "200"},
-                             out, dir.File("sim.err"), why);
-  if (!*sim) return 0;
-  const auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    const std::string text = (*sim)->ReadStdout();
-    const std::string prefix = "listening 127.0.0.1:";
-    if (text.rfind(prefix, 0) == 0 && text.find('\n') != std::string::npos)
-      return static_cast<uint16_t>(std::stoi(text.substr(prefix.size())));
-    if (!(*sim)->running()) break;
-    std::this_thread::sleep_for(10ms);
-  }
-  *why = "the simulator did not report its port; stderr:\n" + (*sim)->ReadStderr();
-  return 0;
+  return StartListeningSimulator({SimBinary(), "--listen", "127.0.0.1:" + std::to_string(port),
+                                  "--interval-ms", "200"},
+                                 dir, sim, why);
 }
 
 bool IsState(const host::BusMessage& m, const std::string& state) {

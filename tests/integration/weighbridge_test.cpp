@@ -29,19 +29,7 @@ uint16_t StartSim(const TempDir& dir, const std::vector<std::string>& args,
                   std::unique_ptr<ChildProcess>* sim, std::string* why) {
   std::vector<std::string> argv = {SimBinary(), "--listen", "127.0.0.1:0"};
   argv.insert(argv.end(), args.begin(), args.end());
-  *sim = ChildProcess::Spawn(argv, dir.File("sim.out"), dir.File("sim.err"), why);
-  if (!*sim) return 0;
-  const auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    const std::string text = (*sim)->ReadStdout();
-    const std::string prefix = "listening 127.0.0.1:";
-    if (text.rfind(prefix, 0) == 0 && text.find('\n') != std::string::npos)
-      return static_cast<uint16_t>(std::stoi(text.substr(prefix.size())));
-    if (!(*sim)->running()) break;
-    std::this_thread::sleep_for(10ms);
-  }
-  *why = "the simulator did not report its port; stderr:\n" + (*sim)->ReadStderr();
-  return 0;
+  return StartListeningSimulator(argv, dir, sim, why);
 }
 
 // A short truck cycle: empty 300 ms, 300 ms driving on, 3 s settled, 300 ms off.
