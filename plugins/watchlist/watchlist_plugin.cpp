@@ -6,17 +6,25 @@
 // noticed through db.watchlist.updated or PRAGMA data_version polling) builds a new one and
 // swaps it in whole, so a check never sees half a list.
 //
-// Threading: everything runs on the instance's thread (constructor, Start, Stop, OnMessage,
-// the poll timer); nothing here is shared with another thread.
+// Threading: the constructor, Start, Stop, OnMessage and the poll timer run on the instance's
+// thread. Reloads after Start run on the plugin's loader thread with its own SQLite connection:
+// building the index of a million names takes seconds, and checks must go on meanwhile
+// (against the previous lists) instead of queueing behind it. The two threads share only the
+// Watchlist (an atomic snapshot pointer), the reload request flags (under mu_) and atomic
+// counters; host services are safe from any thread.
 
 #include <kordon/plugin.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <stdexcept>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -84,8 +92,12 @@ class WatchlistPlugin : public kordon::Plugin {
       host().Info("imported " + std::to_string(r.entries) + " entries from " + import_ +
                   " into list " + import_list_);
     }
+    // The first load is synchronous: the instance is not started until its lists are in force.
     std::string error;
-    if (!Reload(&error)) return kordon::Status::Failed("cannot load " + path_ + ": " + error);
+    data_version_ = store_->DataVersion();
+    if (!Reload(*store_, &error))
+      return kordon::Status::Failed("cannot load " + path_ + ": " + error);
+    loader_ = std::thread([this] { LoaderLoop(); });
     if (poll_.count() > 0) {
       kordon::Status s = host().StartTimer(poll_, poll_, [this] { Poll(); });
       if (!s.ok()) return s;
@@ -93,7 +105,10 @@ class WatchlistPlugin : public kordon::Plugin {
     return kordon::Status::Ok();
   }
 
+  ~WatchlistPlugin() override { StopLoader(); }
+
   kordon::Status Stop() override {
+    StopLoader();
     host().Info("checked " + std::to_string(checked_) + " (documents and plates), hits " +
                 std::to_string(hits_) + ", requests " + std::to_string(requests_) +
                 ", bad inputs " + std::to_string(bad_inputs_) + ", publish failures " +
@@ -108,8 +123,7 @@ class WatchlistPlugin : public kordon::Plugin {
       return kordon::Status::Ok();
     }
     if (m.topic() == wl::kUpdatedTopic) {
-      std::string error;
-      if (!Reload(&error)) ReportReloadFailure(error);
+      RequestReload();
       return kordon::Status::Ok();
     }
     const bool document = m.topic() == wl::kDocumentTopic;
@@ -178,42 +192,84 @@ class WatchlistPlugin : public kordon::Plugin {
     const std::string body = nlohmann::json({{"reason", reason},
                                              {"source_id", std::string(m.id())},
                                              {"source_topic", std::string(m.topic())},
-                                             {"bad_inputs", bad_inputs_}})
+                                             {"bad_inputs", bad_inputs_.load()}})
                                  .dump();
     if (!host().Publish(wl::kErrorTopic, body, options).ok()) ++publish_failures_;
   }
 
+  // A reload in progress finishes first (seconds at a million names; well inside the host's
+  // call timeout): SQLite and the index builder have no cancellation point worth the risk.
+  void StopLoader() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (loader_.joinable()) loader_.join();
+  }
+
+  // Instance thread: a cheap PRAGMA data_version on the instance's connection says whether
+  // another connection (`kordon watchlist import`) committed since the last look.
   void Poll() {
     const int64_t version = store_->DataVersion();
     if (version == data_version_) return;
-    std::string error;
-    if (!Reload(&error)) ReportReloadFailure(error);
+    data_version_ = version;
+    RequestReload();
   }
 
-  // Loads every list and swaps the snapshot; on failure the old snapshot stays.
-  bool Reload(std::string* error) {
-    const int64_t version = store_->DataVersion();
+  // Any thread: asks the loader for a reload. Requests made while one runs fold into one more.
+  void RequestReload() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      reload_wanted_ = true;
+    }
+    cv_.notify_all();
+  }
+
+  void LoaderLoop() {
+    std::unique_ptr<wl::Store> store;  // the loader's own connection, opened on first use
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [this] { return stopping_ || reload_wanted_; });
+      if (stopping_) return;
+      reload_wanted_ = false;
+      lock.unlock();
+      std::string error;
+      try {
+        if (!store) store = std::make_unique<wl::Store>(path_);
+        if (!Reload(*store, &error)) ReportReloadFailure(error);
+      } catch (const std::exception& e) {
+        store.reset();  // reopen next time
+        ReportReloadFailure(e.what());
+      }
+      lock.lock();
+    }
+  }
+
+  // Loads every list through `store` and swaps the snapshot; on failure the old one stays.
+  bool Reload(wl::Store& store, std::string* error) {
     std::vector<wl::Entry> entries;
-    if (!store_->LoadAll(&entries, error)) return false;
     const auto started = std::chrono::steady_clock::now();
-    watchlist_.Replace(wl::Snapshot::Build(std::move(entries)));
-    data_version_ = version;
+    if (!store.LoadAll(&entries, error)) return false;
+    std::shared_ptr<const wl::Snapshot> next = wl::Snapshot::Build(std::move(entries));
+    const size_t count = next->size();
+    const size_t names = next->name_count();
+    watchlist_.Replace(std::move(next));
     ++reloads_;
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - started);
-    host().Info("watchlist loaded: " + std::to_string(watchlist_.Current()->size()) +
-                " entries, " + std::to_string(watchlist_.Current()->name_count()) +
-                " names, index built in " + std::to_string(ms.count()) + " ms");
+    host().Info("watchlist loaded: " + std::to_string(count) + " entries, " +
+                std::to_string(names) + " names, read and indexed in " +
+                std::to_string(ms.count()) + " ms");
     return true;
   }
 
   void ReportReloadFailure(const std::string& error) {
     ++reload_failures_;
-    data_version_ = store_->DataVersion();  // not again until the next change
     host().Error("watchlist reload failed, the previous lists stay in force: " + error);
     const std::string body =
         nlohmann::json({{"reason", "reload failed: " + error}, {"source_id", ""},
-                        {"source_topic", ""}, {"bad_inputs", bad_inputs_}})
+                        {"source_topic", ""}, {"bad_inputs", bad_inputs_.load()}})
             .dump();
     if (!host().Publish(wl::kErrorTopic, body).ok()) ++publish_failures_;
   }
@@ -226,14 +282,19 @@ class WatchlistPlugin : public kordon::Plugin {
   std::chrono::milliseconds poll_{kDefaultPollMs};
   std::unique_ptr<wl::Store> store_;
   wl::Watchlist watchlist_;
-  int64_t data_version_ = -1;
+  int64_t data_version_ = -1;  // instance thread only
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool reload_wanted_ = false;  // under mu_
+  bool stopping_ = false;       // under mu_
+  std::thread loader_;
   uint64_t checked_ = 0;
   uint64_t hits_ = 0;
   uint64_t requests_ = 0;
-  uint64_t bad_inputs_ = 0;
-  uint64_t publish_failures_ = 0;
-  uint64_t reloads_ = 0;
-  uint64_t reload_failures_ = 0;
+  std::atomic<uint64_t> bad_inputs_{0};
+  std::atomic<uint64_t> publish_failures_{0};
+  std::atomic<uint64_t> reloads_{0};
+  std::atomic<uint64_t> reload_failures_{0};
 };
 
 }  // namespace
