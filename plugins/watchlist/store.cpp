@@ -3,7 +3,6 @@
 #include "store.h"
 
 #include <expat.h>
-#include <sqlite3.h>
 
 #include <algorithm>
 #include <fstream>
@@ -485,140 +484,93 @@ ParseResult ParseUnXml(std::string_view text, const std::string& list) {
 }
 
 Store::Store(const std::string& path) : path_(path) {
-  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
-      SQLITE_OK) {
-    std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
-    sqlite3_close(db_);
-    db_ = nullptr;
-    throw std::runtime_error("cannot open watchlist database '" + path + "': " + why);
-  }
-  sqlite3_busy_timeout(db_, 5000);
-  std::string error;
-  if (!Exec("PRAGMA journal_mode=WAL", &error) ||
-      !Exec("CREATE TABLE IF NOT EXISTS entries (list TEXT NOT NULL, id TEXT NOT NULL, "
-            "kind TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (list, id))",
-            &error) ||
-      !Exec("CREATE TABLE IF NOT EXISTS imports (list TEXT PRIMARY KEY, source TEXT NOT NULL, "
-            "entries INTEGER NOT NULL, imported_at TEXT NOT NULL)",
-            &error)) {
-    sqlite3_close(db_);
-    db_ = nullptr;
-    throw std::runtime_error("watchlist database '" + path + "': " + error);
+  sqlite::OpenOptions options;
+  options.busy_timeout_ms = 5000;
+  sqlite::DbStatus status;
+  db_ = sqlite::Db::Open(path, options, &status);
+  if (!db_) throw std::runtime_error("cannot open watchlist database '" + path + "': " +
+                                     status.message);
+  for (const char* sql :
+       {"CREATE TABLE IF NOT EXISTS entries (list TEXT NOT NULL, id TEXT NOT NULL, "
+        "kind TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (list, id))",
+        "CREATE TABLE IF NOT EXISTS imports (list TEXT PRIMARY KEY, source TEXT NOT NULL, "
+        "entries INTEGER NOT NULL, imported_at TEXT NOT NULL)"}) {
+    if (status = db_->Exec(sql); !status.ok())
+      throw std::runtime_error("watchlist database '" + path + "': " + status.message);
   }
 }
 
-Store::~Store() { sqlite3_close(db_); }
-
-bool Store::Exec(const char* sql, std::string* error) {
-  char* message = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &message) == SQLITE_OK) return true;
-  *error = message ? message : sqlite3_errmsg(db_);
-  sqlite3_free(message);
-  return false;
-}
+Store::~Store() = default;
 
 bool Store::ReplaceList(const std::string& list, const std::vector<Entry>& entries,
                         const std::string& source, std::string* error) {
-  if (!Exec("BEGIN IMMEDIATE", error)) return false;
-  auto fail = [&](const std::string& why) {
-    *error = why;
-    std::string ignored;
-    Exec("ROLLBACK", &ignored);
+  auto fail = [&](const sqlite::DbStatus& status) {
+    *error = status.message;
     return false;
   };
-  sqlite3_stmt* del = nullptr;
-  sqlite3_stmt* ins = nullptr;
-  sqlite3_stmt* log = nullptr;
-  auto finish = [&] {
-    sqlite3_finalize(del);
-    sqlite3_finalize(ins);
-    sqlite3_finalize(log);
-  };
-  if (sqlite3_prepare_v2(db_, "DELETE FROM entries WHERE list = ?1", -1, &del, nullptr) !=
-          SQLITE_OK ||
-      sqlite3_prepare_v2(db_, "INSERT INTO entries (list, id, kind, body) VALUES (?1, ?2, ?3, ?4)",
-                         -1, &ins, nullptr) != SQLITE_OK ||
-      sqlite3_prepare_v2(db_,
-                         "INSERT OR REPLACE INTO imports (list, source, entries, imported_at) "
-                         "VALUES (?1, ?2, ?3, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
-                         -1, &log, nullptr) != SQLITE_OK) {
-    std::string why = sqlite3_errmsg(db_);
-    finish();
-    return fail(why);
-  }
-  sqlite3_bind_text(del, 1, list.data(), static_cast<int>(list.size()), SQLITE_TRANSIENT);
-  if (sqlite3_step(del) != SQLITE_DONE) {
-    std::string why = sqlite3_errmsg(db_);
-    finish();
-    return fail(why);
-  }
+  sqlite::Transaction tx(db_.get());
+  if (!tx.ok()) return fail(tx.status());
+  sqlite::DbStatus status;
+  sqlite::Statement del = db_->Prepare("DELETE FROM entries WHERE list = ?1", &status);
+  if (!del) return fail(status);
+  sqlite::Statement ins =
+      db_->Prepare("INSERT INTO entries (list, id, kind, body) VALUES (?1, ?2, ?3, ?4)", &status);
+  if (!ins) return fail(status);
+  sqlite::Statement log =
+      db_->Prepare("INSERT OR REPLACE INTO imports (list, source, entries, imported_at) "
+                   "VALUES (?1, ?2, ?3, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
+                   &status);
+  if (!log) return fail(status);
+  if (status = del.Bind(1, list).Run(); !status.ok()) return fail(status);
   for (const Entry& e : entries) {
-    const std::string body = Json(e);
-    sqlite3_reset(ins);
-    sqlite3_bind_text(ins, 1, list.data(), static_cast<int>(list.size()), SQLITE_TRANSIENT);
-    sqlite3_bind_text(ins, 2, e.id.data(), static_cast<int>(e.id.size()), SQLITE_TRANSIENT);
-    sqlite3_bind_text(ins, 3, e.kind.data(), static_cast<int>(e.kind.size()), SQLITE_TRANSIENT);
-    sqlite3_bind_text(ins, 4, body.data(), static_cast<int>(body.size()), SQLITE_TRANSIENT);
-    if (sqlite3_step(ins) != SQLITE_DONE) {
-      std::string why = "entry " + e.id + ": " + sqlite3_errmsg(db_);
-      finish();
-      return fail(why);
+    ins.Reset();
+    if (status = ins.Bind(1, list).Bind(2, e.id).Bind(3, e.kind).Bind(4, Json(e)).Run();
+        !status.ok()) {
+      status.message = "entry " + e.id + ": " + status.message;
+      return fail(status);
     }
   }
-  sqlite3_bind_text(log, 1, list.data(), static_cast<int>(list.size()), SQLITE_TRANSIENT);
-  sqlite3_bind_text(log, 2, source.data(), static_cast<int>(source.size()), SQLITE_TRANSIENT);
-  sqlite3_bind_int64(log, 3, static_cast<sqlite3_int64>(entries.size()));
-  if (sqlite3_step(log) != SQLITE_DONE) {
-    std::string why = sqlite3_errmsg(db_);
-    finish();
-    return fail(why);
-  }
-  finish();
-  if (!Exec("COMMIT", error)) return fail(*error);
+  if (status = log.Bind(1, list).Bind(2, source).Bind(3, static_cast<int64_t>(entries.size())).Run();
+      !status.ok())
+    return fail(status);
+  if (status = tx.Commit(); !status.ok()) return fail(status);
   return true;
 }
 
 bool Store::LoadAll(std::vector<Entry>* entries, std::string* error) {
   entries->clear();
-  sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db_, "SELECT list, id, kind, body FROM entries ORDER BY list, id", -1,
-                         &st, nullptr) != SQLITE_OK) {
-    *error = sqlite3_errmsg(db_);
+  sqlite::DbStatus status;
+  sqlite::Statement st =
+      db_->Prepare("SELECT list, id, kind, body FROM entries ORDER BY list, id", &status);
+  if (!st) {
+    *error = status.message;
     return false;
   }
-  int rc = SQLITE_OK;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    auto text = [&](int c) {
-      const unsigned char* t = sqlite3_column_text(st, c);
-      return t ? std::string(reinterpret_cast<const char*>(t),
-                             static_cast<size_t>(sqlite3_column_bytes(st, c)))
-               : std::string();
-    };
+  sqlite::Statement::Step step;
+  while ((step = st.Next()) == sqlite::Statement::Step::kRow) {
     Entry e;
-    e.list = text(0);
-    e.id = text(1);
-    e.kind = text(2);
-    const std::string why = FromJson(text(3), &e) ? ValidateEntry(e) : "a body that is not JSON";
+    e.list = st.Text(0);
+    e.id = st.Text(1);
+    e.kind = st.Text(2);
+    const std::string why = FromJson(st.Text(3), &e) ? ValidateEntry(e) : "a body that is not JSON";
     if (!why.empty()) {
       *error = "entry " + e.list + "/" + e.id + " in the database: " + why;
-      sqlite3_finalize(st);
       return false;
     }
     entries->push_back(std::move(e));
   }
-  if (rc != SQLITE_DONE) *error = sqlite3_errmsg(db_);
-  sqlite3_finalize(st);
-  return rc == SQLITE_DONE;
+  if (step == sqlite::Statement::Step::kError) {
+    *error = st.status().message;
+    return false;
+  }
+  return true;
 }
 
 int64_t Store::DataVersion() {
-  sqlite3_stmt* st = nullptr;
-  int64_t v = -1;
-  if (sqlite3_prepare_v2(db_, "PRAGMA data_version", -1, &st, nullptr) == SQLITE_OK &&
-      sqlite3_step(st) == SQLITE_ROW)
-    v = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  return v;
+  sqlite::DbStatus status;
+  sqlite::Statement st = db_->Prepare("PRAGMA data_version", &status);
+  if (!st || st.Next() != sqlite::Statement::Step::kRow) return -1;
+  return st.Int(0);
 }
 
 ImportOutcome ImportFile(Store& store, const std::string& file, const std::string& list,

@@ -9,13 +9,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "sqlite_db.h"
 #include "watchlist.h"
-
-struct sqlite3;
 
 namespace kordon::watchlist {
 
@@ -56,9 +56,8 @@ class Store {
   const std::string& path() const { return path_; }
 
  private:
-  bool Exec(const char* sql, std::string* error);
   std::string path_;
-  sqlite3* db_ = nullptr;
+  std::unique_ptr<sqlite::Db> db_;
 };
 
 struct ImportOutcome {
