@@ -147,6 +147,10 @@ class ManifestPlugin : public kordon::Plugin {
       ReadError(m, "the manifest database cannot be read: " + s.message);
       return kordon::Status::Ok();
     }
+    if (failing_ && pending_.empty()) {
+      failing_ = false;  // the next failure alerts at once again
+      host().Info("manifest database readable again");
+    }
     std::vector<std::string> others;
     const std::optional<size_t> chosen = mf::Choose(found, *key, m.lane(), &others);
     const std::string lane(m.lane());
