@@ -473,7 +473,8 @@ std::string Validate(Manifest* m) {
   m->origin = Upper(Trim(m->origin));
   m->destination = Upper(Trim(m->destination));
   if (m->origin.empty()) return "origin is required";
-  if (!IsAlpha2(m->origin)) return "origin " + Quote(m->origin) + " is not an ISO 3166 alpha-2 code";
+  if (!IsAlpha2(m->origin))
+    return "origin " + Quote(m->origin) + " is not an ISO 3166 alpha-2 code";
   if (m->destination.empty()) return "destination is required";
   if (!IsAlpha2(m->destination))
     return "destination " + Quote(m->destination) + " is not an ISO 3166 alpha-2 code";
@@ -507,8 +508,8 @@ std::string Validate(Manifest* m) {
   if (!std::isfinite(m->declared_gross_kg) || m->declared_gross_kg <= 0)
     return "declared_gross_kg must be positive, got " + Number(m->declared_gross_kg);
   if (m->declared_gross_kg > kMaxGrossKg)
-    return "declared_gross_kg " + Number(m->declared_gross_kg) + " kg is not plausible (more than " +
-           Number(kMaxGrossKg) + " kg)";
+    return "declared_gross_kg " + Number(m->declared_gross_kg) +
+           " kg is not plausible (more than " + Number(kMaxGrossKg) + " kg)";
   // Half a kilogram for rounding in the sender's sums.
   if (goods_gross > m->declared_gross_kg + 0.5)
     return "the goods lines weigh " + Number(goods_gross) + " kg gross, more than the declared " +

@@ -176,7 +176,8 @@ int main(int argc, char** argv) {
     if (it != by_plate.end()) base_found += manifests[it->second].goods.size() > 0;
     base_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t).count());
   }
-  const Figures base = Summarise(base_us, std::chrono::duration<double>(Clock::now() - start).count());
+  const Figures base =
+      Summarise(base_us, std::chrono::duration<double>(Clock::now() - start).count());
 
   size_t wrong = 0;
   auto run = [&](bool plates, Figures* f) {

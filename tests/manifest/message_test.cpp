@@ -64,8 +64,8 @@ void RequireSchemaMembers(const json& body, const std::string& schema_file,
 
 TEST_CASE("plate reads: normalised plate and country; bad bodies refused") {
   std::string error;
-  auto k = FromPlateRead(R"({"camera": "c", "raw": "x", "plate": "01 kg 123-abc", "country": "KG"})",
-                         &error);
+  auto k = FromPlateRead(
+      R"({"camera": "c", "raw": "x", "plate": "01 kg 123-abc", "country": "KG"})", &error);
   REQUIRE_MESSAGE(k.has_value(), error);
   CHECK(k->matched_by == "plate");
   CHECK(k->value == "01KG123ABC");

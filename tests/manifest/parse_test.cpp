@@ -83,7 +83,8 @@ TEST_CASE("every kind of bad manifest is refused with its reason") {
   CHECK(ErrorWith(R"("8471")", R"("847")") == "goods line 1: hs_code '847' is not 4 to 10 digits");
   CHECK(ErrorWith(R"("8471")", R"("84711234567")") ==
         "goods line 1: hs_code '84711234567' is not 4 to 10 digits");
-  CHECK(ErrorWith(R"("8471")", R"(8471)") == "'hs_code' must be a string of digits in goods line 1");
+  CHECK(ErrorWith(R"("8471")", R"(8471)") ==
+        "'hs_code' must be a string of digits in goods line 1");
   CHECK(ErrorWith("24870", "-1") == "declared_gross_kg must be positive, got -1");
   CHECK(ErrorWith("24870", "0") == "declared_gross_kg must be positive, got 0");
   CHECK(ErrorWith("24870", "248700") ==
