@@ -238,8 +238,9 @@ class ManifestPlugin : public kordon::Plugin {
       sources.push_back("follow:" + follow_ + ":" + std::to_string(p.line));
     }
     std::vector<mf::PutOutcome> outcomes;
+    std::vector<int64_t> revisions;
     const int64_t now = NowS();
-    kordon::sqlite::DbStatus s = store_->Put(manifests, sources, now, &outcomes);
+    kordon::sqlite::DbStatus s = store_->Put(manifests, sources, now, &outcomes, &revisions);
     if (!s.ok()) {
       DatabaseFailure(std::to_string(manifests.size()) +
                           " followed manifests are kept in memory and retried",
@@ -263,11 +264,8 @@ class ManifestPlugin : public kordon::Plugin {
       stored.manifest = pending_[i].manifest;
       stored.lodged_at = now;
       stored.source = sources[i];
-      // The revision as stored: read back only for amendments (new ones are revision 1).
+      stored.revision = revisions[i];
       if (amended) {
-        std::vector<mf::StoredManifest> back;
-        if (store_->ByNumber(stored.manifest.number, &back).ok() && !back.empty())
-          stored.revision = back[0].revision;
         host().Info("manifest " + stored.manifest.number + " amended (revision " +
                     std::to_string(stored.revision) + ", line " +
                     std::to_string(pending_[i].line) + ")");

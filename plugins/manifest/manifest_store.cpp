@@ -79,8 +79,9 @@ DbStatus Store::Prepare() {
 
 DbStatus Store::Put(const std::vector<Manifest>& manifests,
                     const std::vector<std::string>& sources, int64_t now_s,
-                    std::vector<PutOutcome>* outcomes) {
+                    std::vector<PutOutcome>* outcomes, std::vector<int64_t>* revisions) {
   outcomes->clear();
+  if (revisions != nullptr) revisions->clear();
   sqlite::Transaction t(db_.get());
   if (!t.ok()) return t.status();
   DbStatus s;
@@ -103,6 +104,7 @@ DbStatus Store::Put(const std::vector<Manifest>& manifests,
   if (!s.ok()) return s;
 
   std::vector<PutOutcome> result;
+  std::vector<int64_t> stored_revisions;
   for (size_t i = 0; i < manifests.size(); ++i) {
     const Manifest& m = manifests[i];
     const std::string body = ToJson(m);
@@ -114,6 +116,7 @@ DbStatus Store::Put(const std::vector<Manifest>& manifests,
       case Statement::Step::kRow:
         if (find.Text(0) == body) {
           outcome = PutOutcome::kUnchanged;
+          revision = find.Int(1);
         } else {
           outcome = PutOutcome::kAmended;
           revision = find.Int(1) + 1;
@@ -125,6 +128,7 @@ DbStatus Store::Put(const std::vector<Manifest>& manifests,
         return find.status();
     }
     result.push_back(outcome);
+    stored_revisions.push_back(revision);
     if (outcome == PutOutcome::kUnchanged) continue;
     upsert.Reset();
     upsert.Bind(1, m.number).Bind(2, body).Bind(3, now_s).Bind(4, revision);
@@ -148,6 +152,7 @@ DbStatus Store::Put(const std::vector<Manifest>& manifests,
   }
   if (s = t.Commit(); !s.ok()) return s;
   *outcomes = std::move(result);
+  if (revisions != nullptr) *revisions = std::move(stored_revisions);
   return DbStatus::Ok();
 }
 

@@ -42,9 +42,11 @@ class Store {
   // stored with another content is replaced (kAmended, revision + 1), with the same content
   // left alone (kUnchanged, so that re-reading a file is harmless). `sources` is parallel to
   // `manifests`. On failure nothing changed; status.busy() / status.full() say why.
+  // *revisions (when not null) gets each manifest's revision as stored after the put.
   sqlite::DbStatus Put(const std::vector<Manifest>& manifests,
                        const std::vector<std::string>& sources, int64_t now_s,
-                       std::vector<PutOutcome>* outcomes);
+                       std::vector<PutOutcome>* outcomes,
+                       std::vector<int64_t>* revisions = nullptr);
 
   // Manifests carrying the plate / container, lodged at or after `min_lodged_at` (unix
   // seconds), newest first. The arguments are normalised by the caller.

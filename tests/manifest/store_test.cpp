@@ -87,10 +87,16 @@ TEST_CASE("put, look up by plate, container and number; amend; unchanged re-put"
   CHECK(found.empty());
 
   // An amendment: another plate and no container; the old index rows are gone.
-  REQUIRE(store->Put({Make("KG-1", "01KG111AAA", "", 21000), Make("KG-2", "01KG002AAA", "")},
-                     {"b:1", "b:2"}, 2000, &out)
+  std::vector<int64_t> revisions;
+  REQUIRE(store->Put({Make("KG-1", "01KG111AAA", "", 21000), Make("KG-2", "01KG002AAA", ""),
+                      Make("KG-1", "01KG111AAA", "", 21000), Make("KG-4", "01KG004AAA", ""),
+                      Make("KG-4", "01KG004AAA", "", 21000), Make("KG-4", "01KG004AAA", "")},
+                     {"b:1", "b:2", "b:3", "b:4", "b:5", "b:6"}, 2000, &out, &revisions)
               .ok());
-  CHECK(out == std::vector<PutOutcome>{PutOutcome::kAmended, PutOutcome::kUnchanged});
+  CHECK(out == std::vector<PutOutcome>{PutOutcome::kAmended, PutOutcome::kUnchanged,
+                                       PutOutcome::kUnchanged, PutOutcome::kNew,
+                                       PutOutcome::kAmended, PutOutcome::kAmended});
+  CHECK(revisions == std::vector<int64_t>{2, 1, 2, 1, 2, 3});
   REQUIRE(store->ByPlate("01KG001AAA", 0, &found).ok());
   CHECK(found.empty());
   REQUIRE(store->ByContainer("CSQU3054383", 0, &found).ok());
@@ -101,7 +107,7 @@ TEST_CASE("put, look up by plate, container and number; amend; unchanged re-put"
   CHECK(found[0].manifest.declared_gross_kg == 21000);
   REQUIRE(store->ByNumber("KG-2", &found).ok());
   CHECK(found[0].lodged_at == 1000);  // unchanged: not touched
-  CHECK(Count(*store) == 2);
+  CHECK(Count(*store) == 3);
 
   // Several manifests for one plate: newest first.
   REQUIRE(store->Put({Make("KG-3", "01KG111AAA", "")}, {"c:1"}, 3000, &out).ok());
@@ -113,7 +119,7 @@ TEST_CASE("put, look up by plate, container and number; amend; unchanged re-put"
   // The schema version is recorded; a reopen finds everything.
   store.reset();
   store = OpenStore(dir.File("m.db"));
-  CHECK(Count(*store) == 3);
+  CHECK(Count(*store) == 4);
   int64_t version = 0;
   REQUIRE(store->db().UserVersion(&version).ok());
   CHECK(version == kSchemaVersion);
