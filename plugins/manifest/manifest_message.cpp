@@ -1,6 +1,7 @@
 // manifest_message.cpp — see manifest_message.h.
 #include "manifest_message.h"
 
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -209,6 +210,26 @@ std::string ErrorBody(const std::string& reason, const std::string& file, size_t
                {"source_topic", std::string(source_topic)},
                {"errors", errors}})
       .dump();
+}
+
+LineHints HintsOf(std::string_view line) {
+  LineHints h;
+  const json j = json::parse(line, nullptr, false);
+  if (!j.is_object()) return h;
+  auto pick = [&](const char* key, const char* extra) {
+    auto it = j.find(key);
+    if (it == j.end() || !it->is_string()) return std::string();
+    const std::string v = it->get<std::string>();
+    if (v.empty() || v.size() > 64) return std::string();
+    for (char c : v)
+      if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_' || c == '.' || std::strchr(extra, c) != nullptr))
+        return std::string();
+    return v;
+  };
+  h.manifest = pick("manifest", "/");
+  h.lane = pick("lane", ":");
+  return h;
 }
 
 std::string ReplyBody(const std::vector<StoredManifest>& found) {

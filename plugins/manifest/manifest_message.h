@@ -68,6 +68,15 @@ std::string ErrorBody(const std::string& reason, const std::string& file, size_t
                       uint64_t errors);
 std::string ReplyBody(const std::vector<StoredManifest>& found);
 
+// What a refused line still says about itself, so that its error can reach the lane: the
+// "manifest" number and the "lane" when the line is a JSON object with them as strings of
+// the allowed characters (else "").
+struct LineHints {
+  std::string manifest;
+  std::string lane;
+};
+LineHints HintsOf(std::string_view line);
+
 }  // namespace kordon::manifest
 
 #endif  // KORDON_PLUGINS_MANIFEST_MANIFEST_MESSAGE_H_

@@ -213,14 +213,14 @@ class ManifestPlugin : public kordon::Plugin {
     for (mf::FollowedLine& line : r.lines) {
       if (line.too_long) {
         BadLine(line.line, "the line is longer than " + std::to_string(mf::kMaxLineBytes) +
-                               " bytes");
+                               " bytes", {});
         continue;
       }
       if (line.text.find_first_not_of(" \t\r") == std::string::npos) continue;
       std::string error;
       std::optional<mf::Manifest> m = mf::ParseJsonLine(line.text, &error);
       if (!m) {
-        BadLine(line.line, error);
+        BadLine(line.line, error, mf::HintsOf(line.text));
         continue;
       }
       pending_.push_back({std::move(*m), line.line});
@@ -279,12 +279,18 @@ class ManifestPlugin : public kordon::Plugin {
     return true;
   }
 
-  void BadLine(size_t line, const std::string& reason) {
+  // A refused line: its error goes to the manifest's lane when the line names one, so that
+  // the truck's crossing can show "manifest refused" and why.
+  void BadLine(size_t line, const std::string& reason, const mf::LineHints& hints) {
     ++bad_lines_;
     host().Warn(follow_ + ": line " + std::to_string(line) + ": " + reason + " (skipped; " +
                 std::to_string(bad_lines_) + " bad lines so far)");
-    Publish(mf::kErrorTopic, mf::ErrorBody(reason, follow_, line, "", "", bad_lines_ + bad_inputs_),
-            {});
+    nlohmann::json body = nlohmann::json::parse(
+        mf::ErrorBody(reason, follow_, line, "", "", bad_lines_ + bad_inputs_));
+    if (!hints.manifest.empty()) body["manifest"] = hints.manifest;
+    kordon::PublishOptions options;
+    if (!hints.lane.empty()) options.lane = hints.lane.c_str();
+    Publish(mf::kErrorTopic, body.dump(), options);
   }
 
   // A read that could not be looked up: an error event with its lane and crossing, so that

@@ -116,6 +116,7 @@ TEST_CASE("manifest follows the pre-arrival file, matches reads, answers lookups
   CHECK(e["file"] == follow);
   CHECK(e["line"] == 2);
   CHECK(e["reason"] == "goods is required (at least one goods line)");
+  CHECK(e["manifest"] == "KG-X");
   lodged = ReceiveTopic(*client, "db.manifest.lodged", 5s);
   REQUIRE_MESSAGE(lodged.has_value(), site.Log());
   l = Body(*lodged);

@@ -131,6 +131,16 @@ TEST_CASE("Choose: the read's lane first, else the newest; another country is an
   CHECK(Choose({Stored("KG-1", "", "KZ")}, key, "", &others) == std::nullopt);
 }
 
+TEST_CASE("a refused line's hints: its number and lane when they are plain strings") {
+  LineHints h = HintsOf(R"({"manifest": "KG-2026/7", "lane": "lane-1", "goods": 3})");
+  CHECK(h.manifest == "KG-2026/7");
+  CHECK(h.lane == "lane-1");
+  h = HintsOf(R"({"manifest": 7, "lane": "lane 1"})");
+  CHECK(h.manifest == "");
+  CHECK(h.lane == "");
+  CHECK(HintsOf("not json").lane == "");
+}
+
 TEST_CASE("the bodies carry what their schemas require") {
   const StoredManifest m = Stored("KG-1", "lane-1", "KG");
   const LookupKey key{"plate", "01KG123ABC", "KG", false};
