@@ -282,6 +282,7 @@ Container Scenario::NewContainer(Vehicle* v) {
   std::string code = Pick(kOwners);
   for (int i = 0; i < 6; ++i) code += static_cast<char>('0' + Uniform(0, 10));
   char check = *kordon::iso6346::CheckDigit(code);  // 4 letters, 6 digits: always shaped
+  c.registered_code = code + check;
   if (Chance(options_.container_check_wrong_rate)) {
     check = static_cast<char>('0' + (check - '0' + 3) % 10);
     c.check_digit_wrong = true;

@@ -33,6 +33,8 @@ struct Person {
 
 struct Container {
   std::string code;       // 11 characters as painted on the box (owner, category, serial, check)
+  std::string registered_code;  // the owner's registered number, as declared in the manifest:
+                                // differs from `code` only when the check digit is painted wrong
   std::string size_type;  // ISO 6346 size/type, e.g. "22G1"
   bool check_digit_wrong = false;  // painted (or read) with a wrong check digit
 };

@@ -288,7 +288,9 @@ class Site {
   void WriteManifest(const Lane& lane, const Vehicle& v) {
     if (!manifests_.is_open()) return;
     nlohmann::json containers = nlohmann::json::array();
-    for (const auto& c : v.containers) containers.push_back({{"code", c.code}, {"size_type", c.size_type}});
+    // The declaration names the registered number, even when the box is painted wrong.
+    for (const auto& c : v.containers)
+      containers.push_back({{"code", c.registered_code}, {"size_type", c.size_type}});
     const nlohmann::json goods = nlohmann::json::array(
         {{{"hs_code", v.manifest.hs_code}, {"description", v.manifest.goods}}});
     const nlohmann::json line = {{"manifest", v.manifest.number},

@@ -88,6 +88,11 @@ TEST_CASE("containers carry a right check digit unless the notes say otherwise")
       ++containers;
       const bool right = kordon::iso6346::Analyse(c.code).valid;
       CHECK(right == !c.check_digit_wrong);
+      // The manifest declares the registered number: always valid, and the painted one when
+      // that is right.
+      CHECK(kordon::iso6346::Analyse(c.registered_code).valid);
+      CHECK((c.registered_code == c.code) == right);
+      CHECK(c.registered_code.substr(0, 10) == c.code.substr(0, 10));
       if (!right) {
         ++wrong;
         CHECK(Mentions(v, c.code));
