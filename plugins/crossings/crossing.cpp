@@ -107,7 +107,7 @@ Applied ApplyDocument(Crossing* c, const Meta& meta, const Json& b, const Limits
       continue;
     // The same document again: a valid read replaces an invalid one (the officer sees the
     // best read); otherwise the first read stays and the count goes up.
-    const bool better = known.value("valid", false) != true && item["valid"] == true;
+    const bool better = known["valid"] != Json(true) && item["valid"] == Json(true);
     const Json first_id = known["read_id"];
     const int reads = known.value("reads", 1);
     if (better) {
