@@ -297,7 +297,7 @@ Outcome Book::OnMessage(const Meta& meta, std::string_view body_text, int64_t no
   const Applied a = ApplyMessage(c, meta, body, options_.limits);
   if (!a.ok) {
     ++stats_.bad_inputs;
-    out.error = meta.topic + " " + meta.id + " on crossing " + c->id + ": " + a.error;
+    out.problem = meta.topic + " " + meta.id + " on crossing " + c->id + ": " + a.error;
   }
   ++stats_.attached;
   if (kind == Kind::kSubject || kind == Kind::kAttachOnly) Remember(meta.id, c->id);

@@ -44,6 +44,8 @@ struct Outcome {
   std::string error;          // not empty: refused or unattachable, and why (nothing changed
                               // unless events say otherwise)
   nlohmann::json reply;       // commands: what changed
+  std::string problem;        // attached, but the body could not be used: why (the picture's
+                              // `problems` says so too)
   std::string log;            // something the log should say (a late attachment)
 };
 

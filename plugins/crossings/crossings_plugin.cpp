@@ -165,6 +165,9 @@ class CrossingsPlugin : public kordon::Plugin {
     } else {
       cx::Outcome out = book_->OnMessage(MetaOf(m), m.body(), now);
       if (!out.error.empty()) Unattached(m, out.error);
+      if (!out.problem.empty())
+        host().Warn(out.problem + " (" + std::to_string(book_->stats().bad_inputs) +
+                    " bad inputs so far)");
       if (!out.log.empty()) host().Warn(out.log);
       Handle(out, now);
     }

@@ -75,7 +75,7 @@ TEST_SUITE("crossings") {
 TEST_CASE("crossings open on reads, gather hits, close on a decision, and can be searched") {
   TempDir dir;
   const std::string db = dir.File("crossings.db");
-  HostProcess site(dir, Config(dir, db, "idle_timeout_s = 3"));
+  HostProcess site(dir, Config(dir, db, "idle_timeout_s = 4"));
   std::string why;
   REQUIRE_MESSAGE(site.WaitReady(10s, &why), why);
   auto client = ConnectClient(site.ready(), {"crossing", "client.reply", "alert"}, &why);
@@ -182,7 +182,7 @@ TEST_CASE("crossings open on reads, gather hits, close on a decision, and can be
   REQUIRE(rejected.has_value());
   CHECK(Contains(Body(*rejected)["reason"].get<std::string>(), "unknown action 'explode'"));
 
-  // Nothing more happens on lane-2: the idle timeout (3 s) closes it.
+  // Nothing more happens on lane-2: the idle timeout (4 s) closes it.
   auto idle = ReceiveTopic(*client, "crossing.closed", 10s, [&](const host::BusMessage& m) {
     return m.envelope.crossing_id == id2;
   });
