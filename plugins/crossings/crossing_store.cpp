@@ -33,7 +33,7 @@ CREATE INDEX IF NOT EXISTS crossing_keys_value ON crossing_keys (kind, value);
 
 }  // namespace
 
-Record ToRecord(const Crossing& c) {
+Record ToRecord(const Crossing& c, std::string picture) {
   Record r;
   r.id = c.id;
   r.lane = c.lane;
@@ -43,7 +43,7 @@ Record ToRecord(const Crossing& c) {
   r.closed_us = c.closed_us;
   r.reason = c.close_reason;
   r.revision = c.revision;
-  r.picture = c.ToJson().dump();
+  r.picture = picture.empty() ? c.ToJson().dump() : std::move(picture);
   r.keys = SearchKeys(c);
   return r;
 }

@@ -37,7 +37,8 @@ struct Record {
   std::string picture;  // Crossing::ToJson(), dumped
   std::vector<std::pair<std::string, std::string>> keys;  // SearchKeys()
 };
-Record ToRecord(const Crossing& c);
+// `picture`: c.ToJson().dump() when the caller has it already (it is computed otherwise).
+Record ToRecord(const Crossing& c, std::string picture = "");
 
 class CrossingStore {
  public:

@@ -94,6 +94,12 @@ class CrossingsPlugin : public kordon::Plugin {
     book_ = std::make_unique<cx::Book>(
         options_, [this](const std::string& id) { return store_->Exists(id); },
         [this](const std::string& id) -> std::optional<cx::Crossing> {
+          // Not yet written (the file is failing): the newest picture is the pending one.
+          if (auto it = pending_.find(id); it != pending_.end()) {
+            std::string error;
+            return cx::Crossing::FromJson(Json::parse(it->second.picture, nullptr, false),
+                                          &error);
+          }
           kordon::sqlite::DbStatus s;
           auto c = store_->Get(id, &s);
           if (!s.ok()) host().Warn("crossing " + id + " could not be read back: " + s.message);
@@ -278,31 +284,38 @@ class CrossingsPlugin : public kordon::Plugin {
     Publish(kUnattachedTopic, body.dump(), std::string(m.lane()), std::string(m.crossing_id()));
   }
 
-  // Publishes the outcome's events and stores what changed.
+  // Publishes the outcome's events and stores what changed. Each changed picture is turned
+  // into JSON once, for the bus and the file.
   void Handle(const cx::Outcome& out, int64_t now) {
+    std::map<std::string, std::string> pictures;
+    auto picture = [&](const cx::Crossing& c) -> const std::string& {
+      auto [it, added] = pictures.try_emplace(c.id);
+      if (added) it->second = c.ToJson().dump();
+      return it->second;
+    };
     for (const cx::Event& e : out.events) {
       const cx::Crossing* c = book_->Find(e.crossing_id);
       if (c == nullptr) continue;  // cannot happen: the cache keeps the newest closed ones
       switch (e.kind) {
         case cx::Event::Kind::kOpened:
-          PublishPicture("crossing.opened", *c);
+          Publish("crossing.opened", picture(*c), c->lane, c->id);
           break;
         case cx::Event::Kind::kUpdated:
           // Late changes to a closed crossing go out at once: they are rare and the
           // officer must see a late hit.
           if (c->state == cx::State::kClosed || update_ms_ == 0 ||
               coalescer_->Changed(c->id, now))
-            PublishPicture("crossing.updated", *c);
+            Publish("crossing.updated", picture(*c), c->lane, c->id);
           break;
         case cx::Event::Kind::kClosed:
           coalescer_->Forget(c->id);
-          PublishPicture("crossing.closed", *c);
+          Publish("crossing.closed", picture(*c), c->lane, c->id);
           host().Info("crossing " + c->id + " closed (" + c->close_reason + ")");
           break;
       }
     }
     for (const std::string& id : book_->TakeDirty())
-      if (const cx::Crossing* c = book_->Find(id)) pending_[id] = cx::ToRecord(*c);
+      if (const cx::Crossing* c = book_->Find(id)) pending_[id] = cx::ToRecord(*c, picture(*c));
     Flush();
   }
 
