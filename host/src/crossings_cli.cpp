@@ -50,7 +50,8 @@ std::string Text(const Json& j, const char* key) {
 std::string Joined(const Json& list) {
   std::string out;
   if (!list.is_array()) return out;
-  for (const Json& v : list) out += (out.empty() ? "" : ", ") + (v.is_string() ? v.get<std::string>() : v.dump());
+  for (const Json& v : list)
+    out += (out.empty() ? "" : ", ") + (v.is_string() ? v.get<std::string>() : v.dump());
   return out;
 }
 
@@ -110,7 +111,9 @@ void PrintPicture(const Json& p) {
     fmt::print("    problem: {} {}: {}\n", Text(pr, "topic"), Text(pr, "id"), Text(pr, "reason"));
   if (p.contains("facts") && p["facts"].is_object())
     for (const auto& [key, f] : p["facts"].items())
-      fmt::print("    fact {} = {} ({})\n", key, f.value("value", Json()).dump(), Text(f, "source"));
+      if (f.is_object())
+        fmt::print("    fact {} = {} ({})\n", key, f.value("value", Json()).dump(),
+                   Text(f, "source"));
   for (const Json& n : p.value("notes", Json::array()))
     fmt::print("    note ({}): {}\n", Text(n, "source"), Text(n, "text"));
   if (p.contains("decision") && p["decision"].is_object())
@@ -125,7 +128,8 @@ int Search(int argc, char** argv) {
       "document", po::value<std::string>(), "a document number")(
       "name", po::value<std::string>(), "part of a name, Latin or Cyrillic")(
       "container", po::value<std::string>(), "a container code")(
-      "lane", po::value<std::string>(), "a lane")("since", po::value<std::string>(), "opened at or after T")(
+      "lane", po::value<std::string>(), "a lane")(
+      "since", po::value<std::string>(), "opened at or after T")(
       "until", po::value<std::string>(), "opened before T")(
       "state", po::value<std::string>(), "open, held or closed")(
       "limit", po::value<int64_t>()->default_value(50), "at most this many (1-1000)")(

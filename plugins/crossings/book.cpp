@@ -300,6 +300,7 @@ Outcome Book::OnMessage(const Meta& meta, std::string_view body_text, int64_t no
     out.problem = meta.topic + " " + meta.id + " on crossing " + c->id + ": " + a.error;
   }
   ++stats_.attached;
+  if (kind != Kind::kRisk) ++c->inputs_revision;
   if (kind == Kind::kSubject || kind == Kind::kAttachOnly) Remember(meta.id, c->id);
   if (meta.topic == "scale.weight.stable")
     if (std::string key = ScaleKey(body); !key.empty()) Remember(key, c->id);
@@ -403,6 +404,7 @@ Outcome Book::OnCommand(const Command& cmd, const Meta& meta, int64_t now_us) {
       if (cmd.value.is_null()) {
         if (!known) return Reject("fact: crossing " + c->id + " has no fact '" + cmd.key + "'");
         c->facts.erase(cmd.key);
+        ++c->inputs_revision;
         changed = "fact " + cmd.key + " removed";
       } else {
         if (!known && c->facts.size() >= options_.limits.facts) {
@@ -411,6 +413,7 @@ Outcome Book::OnCommand(const Command& cmd, const Meta& meta, int64_t now_us) {
                         std::to_string(c->facts.size()) + " facts (the limit)");
         }
         c->facts[cmd.key] = {{"value", cmd.value}, {"source", source}, {"time_us", now_us}};
+        ++c->inputs_revision;
         changed = "fact " + cmd.key + (known ? " replaced" : " added");
       }
       break;

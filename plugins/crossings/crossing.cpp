@@ -310,6 +310,7 @@ Json Crossing::ToJson() const {
             {"current", current},
             {"late", late},
             {"revision", revision},
+            {"inputs_revision", inputs_revision},
             {"opened_us", opened_us},
             {"opened", UtcText(opened_us)},
             {"updated_us", updated_us},
@@ -361,6 +362,7 @@ std::optional<Crossing> Crossing::FromJson(const Json& j, std::string* error) {
     c.current = j.value("current", true);
     c.late = j.value("late", false);
     c.revision = j.value("revision", int64_t{0});
+    c.inputs_revision = j.value("inputs_revision", int64_t{0});
     c.opened_us = j.value("opened_us", int64_t{0});
     c.updated_us = j.value("updated_us", int64_t{0});
     c.activity_us = j.value("activity_us", c.updated_us);

@@ -54,6 +54,10 @@ struct Crossing {
   bool current = true;  // the lane's current crossing (false: a held one parked aside)
   bool late = false;    // changed after it closed
   int64_t revision = 0;
+  // Changes only with what a risk module assesses (reads, hits, manifests, facts), not with an
+  // assessment, a note or a hold: a module that re-assesses on crossing.updated compares it,
+  // so that its own risk.assessment (which changes `revision`) does not start a loop.
+  int64_t inputs_revision = 0;
   int64_t opened_us = 0;
   int64_t updated_us = 0;
   int64_t activity_us = 0;  // last attachment or release: the idle timeout counts from here

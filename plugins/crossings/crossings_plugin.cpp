@@ -134,10 +134,12 @@ class CrossingsPlugin : public kordon::Plugin {
     Flush();
     const cx::BookStats& b = book_->stats();
     std::string by;
-    for (const auto& [reason, n] : b.closed_by) by += " " + reason + " " + std::to_string(n);
+    for (const auto& [reason, n] : b.closed_by)
+      by += (by.empty() ? "" : ", ") + reason + " " + std::to_string(n);
     host().Info("messages " + std::to_string(b.messages) + ", attached " +
                 std::to_string(b.attached) + ", opened " + std::to_string(b.opened) +
-                ", closed " + std::to_string(b.closed) + " (" + by + " ), late " +
+                ", closed " + std::to_string(b.closed) + (by.empty() ? "" : " (" + by + ")") +
+                ", late " +
                 std::to_string(b.late) + ", unattached " + std::to_string(b.unattached) +
                 ", unknown crossing " + std::to_string(b.unknown_crossing) + ", bad inputs " +
                 std::to_string(b.bad_inputs) + ", rejected " + std::to_string(b.rejected) +

@@ -387,8 +387,12 @@ TEST_CASE("lanes setting; unattached messages; weights follow the scale's vehicl
   CHECK(book.Find(first)->weight_cleared["vehicle_seq"] == 4);
   CHECK(book.Find(first)->ToJson()["weights"]["latest"]["kg"] == 27310);
 
+  const int64_t inputs = book.Find(first)->inputs_revision;
+  const int64_t revision = book.Find(first)->revision;
   o = book.OnMessage(M("risk.assessment", "lane-1", first), R"({"channel": "red"})", kT0);
   CHECK(book.Find(first)->risk["channel"] == "red");
+  CHECK(book.Find(first)->revision == revision + 1);
+  CHECK(book.Find(first)->inputs_revision == inputs);  // an assessment is not an input
 }
 
 TEST_CASE("restored crossings take their lanes back and their reads still route hits") {

@@ -149,6 +149,17 @@ TEST_CASE("crossings open on reads, gather hits, close on a decision, and can be
   CHECK(Body(*late)["late"] == true);
   CHECK(Body(*late)["hits"].size() == 3);
 
+  // A decision sent as a request gets an error reply when the crossing is already closed.
+  {
+    ClientPublishOptions request = on_crossing;
+    request.reply_to = "client.reply.d1";
+    REQUIRE(client->Publish("officer.decision", R"({"decision": "cleared"})", request).ok());
+    auto answer = ReceiveTopic(*client, "client.reply.d1", 5s);
+    REQUIRE(answer.has_value());
+    CHECK(IsError(*answer));
+    CHECK(Contains(Body(*answer)["error"].get<std::string>(), "is already closed (decision)"));
+  }
+
   // Procedures steer through crossings.command: open a crossing on lane-2, add a fact.
   auto reply = Request(*client, "crossings.command", R"({"action": "open", "lane": "lane-2"})",
                        "client.reply.c1");
@@ -178,7 +189,8 @@ TEST_CASE("crossings open on reads, gather hits, close on a decision, and can be
 
   // Fire-and-forget on the topic: a bad command gives crossing.command.rejected.
   REQUIRE(client->Publish("crossing.command", R"({"action": "explode"})").ok());
-  rejected = ReceiveTopic(*client, "crossing.command.rejected", 5s);
+  rejected = ReceiveTopic(*client, "crossing.command.rejected", 5s,
+                          [](const host::BusMessage& m) { return Body(m)["action"] == "command"; });
   REQUIRE(rejected.has_value());
   CHECK(Contains(Body(*rejected)["reason"].get<std::string>(), "unknown action 'explode'"));
 
@@ -192,7 +204,7 @@ TEST_CASE("crossings open on reads, gather hits, close on a decision, and can be
   client.reset();
   auto exit = site.StopWith(SIGTERM, 10s);
   CHECK_MESSAGE((exit && exit->ExitedWith(0)), site.Log());
-  CHECK(Contains(site.Log(), "opened 2, closed 2 ( decision 1 idle_timeout 1 ), late 1"));
+  CHECK(Contains(site.Log(), "opened 2, closed 2 (decision 1, idle_timeout 1), late 1"));
 
   int code = -1;
   std::string out = RunTool(dir, {"search", "--db", db, "--plate", "01 kg 777 aaa"}, &code);
