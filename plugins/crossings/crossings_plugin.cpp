@@ -176,7 +176,13 @@ class CrossingsPlugin : public kordon::Plugin {
       if (!out.problem.empty())
         host().Warn(out.problem + " (" + std::to_string(book_->stats().bad_inputs) +
                     " bad inputs so far)");
-      if (!out.log.empty()) host().Warn(out.log);
+      // A truck routinely leaves the weighbridge after the next plate was read: its
+      // scale.weight.cleared reaching the closed crossing is normal; other late messages
+      // (a hit, an assessment) are worth a warning.
+      if (!out.log.empty()) {
+        if (topic == "scale.weight.cleared") host().Info(out.log);
+        else host().Warn(out.log);
+      }
       Handle(out, now);
     }
     return kordon::Status::Ok();
