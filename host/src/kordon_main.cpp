@@ -22,6 +22,7 @@
 
 #include "bus_client.h"
 #include "config.h"
+#include "crossings_cli.h"
 #include "journal_cli.h"
 #include "manifest_cli.h"
 #include "plugin_library.h"
@@ -50,6 +51,7 @@ const char kUsage[] =
     "  journal query|export|retention|check DB   read and maintain a journal file\n"
     "  watchlist import|check  import a list into a watchlist database, or check against it\n"
     "  manifest import|lookup  import cargo declarations (manifests), or look one up\n"
+    "  crossings search|show --db DB  find crossings by plate, document, name, container, lane\n"
     "  version              print the tool's version and plugin ABI\n"
     "\n"
     "Run 'kordon <command> --help' for a command's options.\n";
@@ -398,6 +400,7 @@ int main(int argc, char** argv) {
   if (command == "journal") return JournalCommand(argc - 1, argv + 1);
   if (command == "watchlist") return WatchlistCommand(argc - 1, argv + 1);
   if (command == "manifest") return ManifestCommand(argc - 1, argv + 1);
+  if (command == "crossings") return CrossingsCommand(argc - 1, argv + 1);
   if (command == "plugin") {
     if (argc >= 3 && std::string(argv[2]) == "info") return PluginInfo(argc - 2, argv + 2);
     fmt::print(stderr, "kordon plugin: unknown subcommand; try 'kordon plugin info FILE'\n");

@@ -1,0 +1,214 @@
+// The bodies the crossings plugin publishes and accepts conform to their schemas in
+// sdk/schemas: pictures of open, held, closed and late crossings (with every list filled)
+// against crossing.updated / opened / closed v1; accepted commands and decisions against
+// crossing.command v1 and officer.decision v1, and bodies those schemas refuse are refused by
+// the parsers too. A small validator for the keywords these schemas use: type, enum,
+// required, properties, additionalProperties, items, minimum, maximum, pattern.
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+
+#include <doctest/doctest.h>
+
+#include "book.h"
+#include "command.h"
+
+namespace kordon::crossings {
+namespace {
+
+Json LoadSchema(const std::string& file) {
+  std::ifstream in(std::string(KORDON_SOURCE_DIR) + "/sdk/schemas/" + file);
+  REQUIRE_MESSAGE(in.good(), file);
+  std::stringstream text;
+  text << in.rdbuf();
+  return Json::parse(text.str());
+}
+
+bool HasType(const Json& v, const std::string& t) {
+  if (t == "string") return v.is_string();
+  if (t == "number") return v.is_number();
+  if (t == "integer") return v.is_number_integer();
+  if (t == "boolean") return v.is_boolean();
+  if (t == "object") return v.is_object();
+  if (t == "null") return v.is_null();
+  if (t == "array") return v.is_array();
+  return false;
+}
+
+void Validate(const Json& v, const Json& schema, const std::string& where, std::string* out) {
+  if (!schema.is_object()) return;
+  if (auto t = schema.find("type"); t != schema.end()) {
+    bool ok = false;
+    if (t->is_string()) ok = HasType(v, *t);
+    if (t->is_array())
+      for (const Json& one : *t) ok = ok || HasType(v, one);
+    if (!ok) *out += where + ": wrong type " + v.dump() + "\n";
+  }
+  if (auto e = schema.find("enum"); e != schema.end()) {
+    bool ok = false;
+    for (const Json& one : *e) ok = ok || one == v;
+    if (!ok) *out += where + ": not in enum: " + v.dump() + "\n";
+  }
+  if (v.is_number()) {
+    if (auto m = schema.find("minimum"); m != schema.end() && v.get<double>() < *m)
+      *out += where + ": below minimum\n";
+    if (auto m = schema.find("maximum"); m != schema.end() && v.get<double>() > *m)
+      *out += where + ": above maximum\n";
+  }
+  if (v.is_string())
+    if (auto p = schema.find("pattern"); p != schema.end())
+      if (!std::regex_search(v.get<std::string>(), std::regex(p->get<std::string>())))
+        *out += where + ": does not match " + p->get<std::string>() + "\n";
+  if (v.is_array())
+    if (auto items = schema.find("items"); items != schema.end())
+      for (size_t i = 0; i < v.size(); ++i)
+        Validate(v[i], *items, where + "[" + std::to_string(i) + "]", out);
+  if (!v.is_object()) return;
+  for (const Json& name : schema.value("required", Json::array()))
+    if (!v.contains(name.get<std::string>()))
+      *out += where + ": missing " + name.get<std::string>() + "\n";
+  const Json props = schema.value("properties", Json::object());
+  for (const auto& [key, value] : v.items()) {
+    if (props.contains(key)) {
+      Validate(value, props[key], where + "." + key, out);
+    } else if (auto extra = schema.find("additionalProperties"); extra != schema.end()) {
+      if (extra->is_boolean() && !extra->get<bool>()) *out += where + ": extra " + key + "\n";
+      else Validate(value, *extra, where + "." + key, out);
+    }
+  }
+}
+
+std::string Problems(const Json& v, const Json& schema) {
+  std::string out;
+  Validate(v, schema, "$", &out);
+  return out;
+}
+
+int n = 0;
+Meta M(const std::string& topic, const std::string& lane, const std::string& crossing = "") {
+  Meta m;
+  m.topic = topic;
+  m.id = "id" + std::to_string(++n);
+  m.time_us = 1'795'000'000'000'000;
+  m.source = "test";
+  m.lane = lane;
+  m.crossing_id = crossing;
+  return m;
+}
+
+Command Cmd(const std::string& body) {
+  std::string e;
+  auto c = ParseCommand(body, &e);
+  REQUIRE_MESSAGE(c, e);
+  return *c;
+}
+
+TEST_CASE("pictures of open, held, closed and late crossings conform to crossing.updated v1") {
+  const Json updated = LoadSchema("crossing.updated.v1.json");
+  const Json opened = LoadSchema("crossing.opened.v1.json");
+  const Json closed_schema = LoadSchema("crossing.closed.v1.json");
+  BookOptions options;
+  options.limits.list = 2;
+  Book book(options);
+  const int64_t t = 1'795'000'000'000'000;
+  const std::string id =
+      book.OnMessage(M("scanner.plate.read", "lane-1"),
+                     R"({"camera": "c", "raw": "01 KG 777 AAA", "plate": "01KG777AAA",
+                         "confidence": null, "country": null, "direction": "in"})",
+                     t)
+          .events[0].crossing_id;
+  CHECK(Problems(book.Find(id)->ToJson(), opened).empty());
+  const Meta doc = M("scanner.document.read", "lane-1");
+  book.OnMessage(doc, R"({"format": "TD1", "valid": false, "document_code": "I",
+                          "issuing_state": "KAZ", "document_number": "N1", "nationality": "KAZ",
+                          "birth_date": null, "sex": "F", "expiry_date": "2030-01-01",
+                          "primary_identifier": "СУЛЕЙМЕНОВА", "secondary_identifier": "ЖАНАР",
+                          "checks": [], "repairs": [{"field": "birth_date", "line": 2,
+                          "column": 1, "from": "O", "to": "0"}], "problems": ["p"], "mrz": ""})",
+                 t);
+  for (const char* code : {"MSCU4418392", "TGHU1234560", "ABCU0000001"})
+    book.OnMessage(M("scanner.container.read", "lane-1"),
+                   std::string(R"({"code": ")") + code + R"(", "valid": false,
+                     "check": {"expected": "1", "found": "2", "problem": "mismatch"},
+                     "repair": null, "repaired_valid": false, "size_type": null})",
+                   t);
+  book.OnMessage(M("scale.weight.stable", "lane-1"),
+                 R"({"scale": "wb1", "kg": 27310.5, "tare_kg": 0, "net": false,
+                     "vehicle_seq": 4})",
+                 t);
+  book.OnMessage(M("scanner.xray.scan", "lane-1"),
+                 R"({"scan_id": "S1", "scanner": "x", "time": "t", "image": {"path": "/p",
+                     "sha256": "ab"}, "containers": ["MSCU4418392"], "container_checks": [],
+                     "operator": {"id": "op"}, "marks": [{"x": 1, "y": 1, "width": 1,
+                     "height": 1, "label": "l"}]})",
+                 t);
+  book.OnMessage(M("db.watchlist.hit", "lane-1"),
+                 R"({"subject": {"kind": "person"}, "entry": {"list": "demo", "id": "P-2",
+                     "kind": "person", "names": [], "dob": [], "reason": "r"}, "score": 0.93,
+                     "matched": "name", "explanation": "e", "source_id": ")" + doc.id +
+                     R"(", "source_topic": "scanner.document.read"})",
+                 t);
+  book.OnMessage(M("db.watchlist.error", "lane-1"),
+                 R"({"reason": "r", "source_id": "x", "source_topic": "scanner.plate.read",
+                     "bad_inputs": 1})",
+                 t);
+  book.OnMessage(M("db.manifest.match", "lane-1"),
+                 R"({"source_id": "x", "manifest": {"manifest": "M-1"}, "plate": "01KG777AAA"})",
+                 t);
+  book.OnMessage(M("db.manifest.unmatched", "lane-1"), R"({"source_id": "y"})", t);
+  book.OnMessage(M("risk.assessment", "lane-1", id), R"({"channel": "red", "score": 80})", t);
+  book.OnMessage(M("scanner.document.read", "lane-1"), R"({"valid": true})", t);  // a problem
+  book.OnCommand(Cmd(R"({"action": "fact", "lane": "lane-1", "key": "k", "value": [1]})"),
+                 M("crossing.command", ""), t);
+  book.OnCommand(Cmd(R"({"action": "note", "crossing_id": ")" + id + R"(", "text": "n"})"),
+                 M("crossing.command", ""), t);
+  book.OnCommand(Cmd(R"({"action": "hold", "crossing_id": ")" + id + R"(", "reason": "r"})"),
+                 M("crossing.command", ""), t);
+  const Json held = book.Find(id)->ToJson();
+  CHECK(held["state"] == "held");
+  CHECK(held["dropped"]["containers"] == 1);
+  CHECK_MESSAGE(Problems(held, updated).empty(), Problems(held, updated));
+
+  book.OnMessage(M("scale.weight.cleared", "lane-1"), R"({"scale": "wb1", "vehicle_seq": 4})",
+                 t);
+  REQUIRE(book.OnDecision(M("officer.decision", "lane-1", id),
+                          R"({"decision": "refused_entry", "officer": "o"})", t)
+              .error.empty());
+  const Json closed = book.Find(id)->ToJson();
+  CHECK_MESSAGE(Problems(closed, closed_schema).empty(), Problems(closed, closed_schema));
+  book.OnMessage(M("db.watchlist.hit", "lane-1", id),
+                 R"({"entry": {"list": "l", "id": "i"}, "source_id": "z"})", t);
+  const Json late = book.Find(id)->ToJson();
+  CHECK(late["late"] == true);
+  CHECK_MESSAGE(Problems(late, updated).empty(), Problems(late, updated));
+}
+
+TEST_CASE("commands and decisions the parsers accept conform to their schemas, and back") {
+  const Json command = LoadSchema("crossing.command.v1.json");
+  const Json decision = LoadSchema("officer.decision.v1.json");
+  std::string e;
+  for (const char* body :
+       {R"({"action": "open", "lane": "lane-1"})",
+        R"({"action": "close", "lane": "lane-1", "reason": "r", "source": "p.lua"})",
+        R"({"action": "fact", "crossing_id": "c-1", "key": "a.b_c-1", "value": {"x": [1]}})",
+        R"({"action": "hold", "crossing_id": "c-1", "reason": "r"})",
+        R"({"action": "release", "crossing_id": "c-1", "reason": "r"})",
+        R"({"action": "note", "crossing_id": "c-1", "text": "t"})"}) {
+    CHECK_MESSAGE(ParseCommand(body, &e).has_value(), e);
+    CHECK_MESSAGE(Problems(Json::parse(body), command).empty(), body);
+  }
+  for (const char* body : {R"({"action": "fact", "lane": "l", "key": "Bad Key", "value": 1})",
+                           R"({"action": "wipe"})", R"({"action": "open", "lane": "l", "x": 1})"}) {
+    CHECK_FALSE(ParseCommand(body, &e).has_value());
+    CHECK_FALSE(Problems(Json::parse(body), command).empty());
+  }
+  CHECK(ParseDecision(R"({"decision": "cleared", "notes": "", "officer": "o",
+                          "crossing_id": "c"})", &e));
+  CHECK(Problems(Json::parse(R"({"decision": "cleared", "crossing_id": "c"})"), decision).empty());
+  CHECK_FALSE(Problems(Json::parse(R"({"decision": "maybe"})"), decision).empty());
+  CHECK_FALSE(ParseDecision(R"({"decision": "maybe"})", &e));
+}
+
+}  // namespace
+}  // namespace kordon::crossings
