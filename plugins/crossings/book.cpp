@@ -17,7 +17,8 @@ Kind Classify(const std::string& topic) {
     return Kind::kSubject;
   if (topic == "scale.weight.cleared") return Kind::kAttachOnly;
   if (topic == "db.watchlist.hit" || topic == "db.watchlist.error" ||
-      topic == "db.manifest.match" || topic == "db.manifest.unmatched")
+      topic == "db.manifest.match" || topic == "db.manifest.unmatched" ||
+      topic == "db.manifest.error")
     return Kind::kDerived;
   if (topic == "risk.assessment") return Kind::kRisk;
   return Kind::kNone;
@@ -215,6 +216,13 @@ Outcome Book::OnMessage(const Meta& meta, std::string_view body_text, int64_t no
     return out;
   }
   const Json body = Json::parse(body_text, nullptr, false);
+  // A screening error that names no read (a watchlist that failed to reload, a bad line in a
+  // followed manifest file) concerns the site, not the vehicle at the lane.
+  if (kind == Kind::kDerived && meta.crossing_id.empty() && StrOf(body, "source_id").empty() &&
+      meta.topic != "db.watchlist.hit" && meta.topic != "db.manifest.match") {
+    ++stats_.ignored;
+    return out;
+  }
   Crossing* c = nullptr;
   if (!meta.crossing_id.empty()) {
     c = FindMutable(meta.crossing_id);

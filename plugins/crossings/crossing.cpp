@@ -227,8 +227,9 @@ Applied ApplyManifest(Crossing* c, const Meta& meta, const Json& b, const Limits
                {"manifest", Bounded(Typed(b, "manifest", "o"), limits)},
                {"id", meta.id},
                {"time_us", meta.time_us}};
-  // What was looked up, as the manifest plugin says (plate / container), when it says so.
-  for (const char* key : {"plate", "container", "key", "reason"})
+  // What was looked up (plugins/manifest: matched_by plate|container, value; other manifests
+  // that also matched; a read repaired before the lookup).
+  for (const char* key : {"matched_by", "value", "others", "repaired"})
     if (b.contains(key)) item[key] = Bounded(b[key], limits);
   AppendBounded(c, &c->manifests, "manifests", std::move(item), limits.list);
   return {};
@@ -291,7 +292,8 @@ Applied ApplyMessage(Crossing* c, const Meta& meta, const Json& body, const Limi
                          {"id", meta.id}, {"time_us", meta.time_us}};
   else if (t == "scanner.xray.scan") r = ApplyXray(c, meta, body, limits);
   else if (t == "db.watchlist.hit") r = ApplyHit(c, meta, body, limits);
-  else if (t == "db.watchlist.error") r = ApplyScreeningError(c, meta, body, limits);
+  else if (t == "db.watchlist.error" || t == "db.manifest.error")
+    r = ApplyScreeningError(c, meta, body, limits);
   else if (t == "db.manifest.match" || t == "db.manifest.unmatched")
     r = ApplyManifest(c, meta, body, limits);
   else if (t == "risk.assessment") r = ApplyRisk(c, meta, body, limits);

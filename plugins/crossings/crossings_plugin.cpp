@@ -438,6 +438,7 @@ KORDON_PLUGIN(CrossingsPlugin,
                .subscribes = {"scanner.plate.read", "scanner.document.read",
                               "scanner.container.read", "scanner.xray.scan", "scale.weight.stable",
                               "scale.weight.cleared", "db.watchlist.hit", "db.watchlist.error",
-                              "db.manifest.match", "db.manifest.unmatched", "risk.assessment",
+                              "db.manifest.match", "db.manifest.unmatched", "db.manifest.error",
+                              "risk.assessment",
                               "officer.decision", "crossing.command"},
                .services = {"crossings.command", "crossings.get", "crossings.search"}})
