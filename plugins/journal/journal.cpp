@@ -48,6 +48,9 @@ constexpr auto kMaxBackoff = 5s;
 constexpr auto kAlertInterval = 10s;
 constexpr auto kRetentionInterval = 1h;
 constexpr int64_t kRetentionChunk = 5000;
+// When the writer fell behind it commits several queued batches at once, up to this many rows
+// (or batch_max): fewer commits and syncs per row, and still a bounded transaction.
+constexpr size_t kMaxCommitRows = 16384;
 
 int64_t NowUs() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -219,7 +222,7 @@ class Journal : public kordon::Plugin {
           // Several queued batches go into one transaction (the writer fell behind): fewer
           // syncs per row.
           while (!queue_.empty() && (rows.empty() || rows.size() + queue_.front().rows.size() <=
-                                                         std::max<size_t>(batch_max_, 4096))) {
+                                                         std::max(batch_max_, kMaxCommitRows))) {
             auto& b = queue_.front().rows;
             if (rows.empty()) {
               rows = std::move(b);
