@@ -280,12 +280,18 @@ class Journal : public kordon::Plugin {
     // order, so everything that publisher sent up to this id is on disk.
     std::map<std::string, const std::string*> last_by_source;
     bool truncated = false;
+    // Runs of one source are the rule: the map is searched only when the source changes.
+    auto current = last_by_source.end();
     for (const JournalRow& r : rows) {
-      auto it = last_by_source.find(r.source);
-      if (it != last_by_source.end()) {
-        it->second = &r.id;
+      if (current != last_by_source.end() && current->first == r.source) {
+        current->second = &r.id;
+        continue;
+      }
+      current = last_by_source.find(r.source);
+      if (current != last_by_source.end()) {
+        current->second = &r.id;
       } else if (last_by_source.size() < kMaxSourcesPerAck) {
-        last_by_source.emplace(r.source, &r.id);
+        current = last_by_source.emplace(r.source, &r.id).first;
       } else {
         truncated = true;
       }

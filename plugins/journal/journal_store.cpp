@@ -108,12 +108,38 @@ int64_t FileSize(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_size) : 0;
 }
 
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  // Lower case only: an id in upper case is kept as TEXT, so that it reads back unchanged.
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
+// The value of each lower-case hex digit, -1 for every other byte. Lower case only: an id in
+// upper case is kept as TEXT, so that it reads back unchanged.
+struct HexTable {
+  signed char value[256];
+  constexpr HexTable() : value() {
+    for (int c = 0; c < 256; ++c) value[c] = -1;
+    for (int c = '0'; c <= '9'; ++c) value[c] = static_cast<signed char>(c - '0');
+    for (int c = 'a'; c <= 'f'; ++c) value[c] = static_cast<signed char>(c - 'a' + 10);
+  }
+};
+constexpr HexTable kHexTable;
+
+int HexDigit(char c) { return kHexTable.value[static_cast<unsigned char>(c)]; }
+
+// The last few distinct values seen (a small ring): Seen() says whether `v` is one of them,
+// and remembers it when not.
+class RecentValues {
+ public:
+  bool Seen(std::string_view v) {
+    for (size_t i = 0; i < kSize; ++i)
+      if (i < count_ && values_[i] == v) return true;
+    values_[next_] = v;
+    next_ = (next_ + 1) % kSize;
+    if (count_ < kSize) ++count_;
+    return false;
+  }
+
+ private:
+  static constexpr size_t kSize = 8;
+  std::string_view values_[kSize];
+  size_t next_ = 0, count_ = 0;
+};
 
 // Reads one row of a SELECT of kColumns.
 void ReadRow(sqlite3_stmt* s, JournalRow* r) {
@@ -367,9 +393,16 @@ StoreStatus JournalStore::WriteBlock(const std::vector<JournalRow>& rows, size_t
                                      size_t end) {
   int64_t first = 0, last = 0, min_time = 0, max_time = 0;
   // Distinct (kind, value) of the block; a block has few lanes and topics and a few dozen
-  // crossings, and sorting them is cheaper than an INSERT OR IGNORE for every row.
+  // crossings. A value among the last few of its kind is not collected again (most are, as
+  // rows interleave a handful of lanes, topics and crossings); the rest are sorted and made
+  // unique: cheaper than an INSERT OR IGNORE for every row.
   std::vector<std::pair<int, std::string_view>> keys;
-  keys.reserve(3 * (end - begin));
+  keys.reserve(end - begin);
+  RecentValues recent[3];
+  auto add = [&](int kind, std::string_view value) {
+    if (recent[kind - 1].Seen(value)) return;
+    keys.emplace_back(kind, value);
+  };
   for (size_t i = begin; i < end; ++i) {
     const JournalRow& r = rows[i];
     if (r.seq == 0) continue;  // a duplicate, skipped
@@ -380,9 +413,9 @@ StoreStatus JournalStore::WriteBlock(const std::vector<JournalRow>& rows, size_t
     last = r.seq;
     min_time = std::min(min_time, r.time_us);
     max_time = std::max(max_time, r.time_us);
-    if (!r.crossing_id.empty()) keys.emplace_back(kCrossingKey, r.crossing_id);
-    if (!r.lane.empty()) keys.emplace_back(kLaneKey, r.lane);
-    keys.emplace_back(kTopicKey, r.topic);
+    if (!r.crossing_id.empty()) add(kCrossingKey, r.crossing_id);
+    if (!r.lane.empty()) add(kLaneKey, r.lane);
+    add(kTopicKey, r.topic);
   }
   if (first == 0) return StoreStatus::Ok();
   sqlite3_stmt* b = insert_block_;
