@@ -339,7 +339,12 @@ std::unique_ptr<JournalStore> JournalStore::OpenForWriting(const std::string& pa
   if (format == 1) (void)store->Exec("PRAGMA incremental_vacuum");
   {
     StmtGuard g;
-    if (*status = store->Prepare("SELECT coalesce(max(seq), 0) FROM messages", &g.stmt);
+    // The newest block counts too: if retention deleted every row, seq still goes on (and a
+    // new block never meets an old one's first_seq).
+    if (*status = store->Prepare("SELECT max(coalesce((SELECT max(seq) FROM messages), 0), "
+                                 "coalesce((SELECT last_seq FROM blocks ORDER BY first_seq DESC "
+                                 "LIMIT 1), 0))",
+                                 &g.stmt);
         !status->ok())
       return nullptr;
     if (sqlite3_step(g.stmt) != SQLITE_ROW) {
@@ -641,7 +646,8 @@ StoreStatus JournalStore::DeleteChunks(const char* sql, int64_t param, int64_t c
   if (StoreStatus s = Prepare(sql, &del.stmt); !s.ok()) return s;
   if (StoreStatus s = Prepare("DELETE FROM blocks WHERE first_seq < (SELECT coalesce(min(seq), "
                               "9223372036854775807) FROM messages) AND last_seq < "
-                              "(SELECT coalesce(min(seq), 9223372036854775807) FROM messages)",
+                              "(SELECT coalesce(min(seq), 9223372036854775807) FROM messages) "
+                              "AND first_seq < (SELECT max(first_seq) FROM blocks)",
                               &front.stmt);
       !s.ok())
     return s;
@@ -671,10 +677,12 @@ StoreStatus JournalStore::DeleteChunks(const char* sql, int64_t param, int64_t c
 }
 
 // Blocks none of whose rows are left, and the keys of blocks that are gone: what remains
-// after retention deleted rows in the middle (by age) and after DeleteChunks.
+// after retention deleted rows in the middle (by age) and after DeleteChunks. The newest
+// block stays even when empty: its last_seq is where seq goes on after a reopen.
 StoreStatus JournalStore::DropEmptyBlocks() {
   if (StoreStatus s = Exec("DELETE FROM blocks WHERE NOT EXISTS (SELECT 1 FROM messages WHERE "
-                           "seq BETWEEN blocks.first_seq AND blocks.last_seq)");
+                           "seq BETWEEN blocks.first_seq AND blocks.last_seq) AND first_seq < "
+                           "(SELECT max(first_seq) FROM blocks)");
       !s.ok())
     return s;
   return Exec("DELETE FROM block_keys WHERE first_seq NOT IN (SELECT first_seq FROM blocks)");

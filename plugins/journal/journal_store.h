@@ -164,8 +164,8 @@ class JournalStore {
 // The DDL of the journal (also in README.md).
 extern const char kJournalSchema[];
 
-// A message id as stored: 32 hex digits (either case) as 16 bytes in *out; false (store the
-// text as it is) for anything else.
+// A message id as stored: 32 lower-case hex digits as 16 bytes in *out; false for anything
+// else (upper case too), which is stored as the text it is and so reads back unchanged.
 bool IdToBlob(const std::string& hex, unsigned char (&out)[16]);
 
 }  // namespace kordon::journal

@@ -492,6 +492,37 @@ TEST_CASE("queries through blocks match a scan of every row, also after retentio
                                  "(SELECT first_seq FROM blocks)") == "0");
 }
 
+TEST_CASE("seq goes on after retention deleted every row, also when blocks were left over") {
+  TempDir dir;
+  const std::string path = dir.File("j.db");
+  {
+    auto store = OpenWriter(path);
+    std::vector<JournalRow> rows;
+    for (int i = 1; i <= 1500; ++i) rows.push_back(Row(i));
+    InsertResult result;
+    REQUIRE(store->Insert(&rows, &result).ok());
+  }
+  // As if a retention run died between deleting rows and dropping their blocks.
+  RawExec(path, "DELETE FROM messages");
+  {
+    auto store = OpenWriter(path);
+    CHECK(store->last_seq() == 1500);
+    std::vector<JournalRow> rows = {Row(1501)};
+    InsertResult result;
+    StoreStatus s = store->Insert(&rows, &result);
+    REQUIRE_MESSAGE(s.ok(), s.message);
+    CHECK(result.first_seq == 1501);
+    RetentionResult r;
+    REQUIRE(store->Retain(kT0 + 2000 * 1000000LL, 0, 100, false, &r).ok());
+    CHECK(r.deleted_by_age == 1);
+  }
+  // The newest block stays (empty): seq never goes back, even with no row left.
+  CHECK(RawSql(path, "SELECT count(*) FROM messages") == "0");
+  CHECK(RawSql(path, "SELECT count(*) || ' ' || max(last_seq) FROM blocks") == "1 1501");
+  auto store = OpenWriter(path);
+  CHECK(store->last_seq() == 1501);
+}
+
 // A journal written before format 2: the DDL of kordon 1.0's journal, by raw SQL.
 const char kFormat1Schema[] =
     "PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL;"
