@@ -48,6 +48,9 @@ constexpr auto kMaxBackoff = 5s;
 constexpr auto kAlertInterval = 10s;
 constexpr auto kRetentionInterval = 1h;
 constexpr int64_t kRetentionChunk = 5000;
+// When the writer fell behind it commits several queued batches at once, up to this many rows
+// (or batch_max): fewer commits and syncs per row, and still a bounded transaction.
+constexpr size_t kMaxCommitRows = 16384;
 
 int64_t NowUs() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -219,7 +222,7 @@ class Journal : public kordon::Plugin {
           // Several queued batches go into one transaction (the writer fell behind): fewer
           // syncs per row.
           while (!queue_.empty() && (rows.empty() || rows.size() + queue_.front().rows.size() <=
-                                                         std::max<size_t>(batch_max_, 4096))) {
+                                                         std::max(batch_max_, kMaxCommitRows))) {
             auto& b = queue_.front().rows;
             if (rows.empty()) {
               rows = std::move(b);
@@ -277,12 +280,18 @@ class Journal : public kordon::Plugin {
     // order, so everything that publisher sent up to this id is on disk.
     std::map<std::string, const std::string*> last_by_source;
     bool truncated = false;
+    // Runs of one source are the rule: the map is searched only when the source changes.
+    auto current = last_by_source.end();
     for (const JournalRow& r : rows) {
-      auto it = last_by_source.find(r.source);
-      if (it != last_by_source.end()) {
-        it->second = &r.id;
+      if (current != last_by_source.end() && current->first == r.source) {
+        current->second = &r.id;
+        continue;
+      }
+      current = last_by_source.find(r.source);
+      if (current != last_by_source.end()) {
+        current->second = &r.id;
       } else if (last_by_source.size() < kMaxSourcesPerAck) {
-        last_by_source.emplace(r.source, &r.id);
+        current = last_by_source.emplace(r.source, &r.id).first;
       } else {
         truncated = true;
       }

@@ -20,14 +20,22 @@ struct sqlite3_stmt;
 
 namespace kordon::journal {
 
+// The file format this library writes (PRAGMA user_version). 0 with a `messages` table is
+// format 1 (TEXT ids, four row indexes), migrated by OpenForWriting; see README.md.
+constexpr int kJournalFormat = 2;
+
+// Consecutive rows summarised by one `blocks` row (time range, and its crossing ids, lanes
+// and topics in `block_keys`): what queries narrow down with instead of per-row indexes.
+constexpr int64_t kBlockRows = 1024;
+
 // One journaled message: the envelope as the plugin sees it, the body, and the journal's own
 // receive time. `seq` is assigned by Insert (monotonically increasing, never reused while
 // the newest row exists).
 struct JournalRow {
   int64_t seq = 0;
   std::string topic;
-  std::string id;              // 32 lower-case hex digits
-  std::string correlation_id;  // "" when none
+  std::string id;              // 32 lower-case hex digits (stored as a 16-byte BLOB)
+  std::string correlation_id;  // "" when none; else like id
   int64_t time_us = 0;
   int64_t recv_us = 0;
   std::string source;
@@ -81,11 +89,14 @@ class JournalStore {
   JournalStore(const JournalStore&) = delete;
   JournalStore& operator=(const JournalStore&) = delete;
 
-  // Opens (creating when absent) the journal at `path` for writing: WAL, the table and its
-  // indexes, prepared statements. `busy_timeout_ms`: how long a commit waits for a lock.
+  // Opens (creating when absent) the journal at `path` for writing: WAL, the tables and the
+  // index, prepared statements. `busy_timeout_ms`: how long a commit waits for a lock.
+  // A format-1 file is migrated in one transaction (rolled back on failure, the file then
+  // stays as it was); a file of a newer format than kJournalFormat is refused.
   static std::unique_ptr<JournalStore> OpenForWriting(const std::string& path, Synchronous sync,
                                                       int busy_timeout_ms, StoreStatus* status);
-  // Opens an existing journal read-only (works while a writer commits, thanks to WAL).
+  // Opens an existing journal read-only (works while a writer commits, thanks to WAL). A
+  // format-1 file is refused with a message saying how to migrate it (open it for writing).
   static std::unique_ptr<JournalStore> OpenReadOnly(const std::string& path,
                                                     StoreStatus* status);
 
@@ -99,6 +110,8 @@ class JournalStore {
 
   // Whether a message id is in the journal.
   StoreStatus Contains(const std::string& id, bool* found);
+  // Which format the file had when it was opened (1: migrated by OpenForWriting).
+  int opened_format() const { return opened_format_; }
   StoreStatus Count(int64_t* rows);
   int64_t last_seq() const { return last_seq_; }
 
@@ -128,17 +141,32 @@ class JournalStore {
   StoreStatus Prepare(const char* sql, sqlite3_stmt** stmt);
   StoreStatus DeleteChunks(const char* sql, int64_t param, int64_t chunk, int64_t max_bytes,
                            uint64_t* deleted);
+  StoreStatus ReadFormat(int* format);
+  StoreStatus MigrateFromFormat1();
+  StoreStatus PrepareWriteStatements();
+  // Inserts rows (in a transaction the caller holds) with their blocks. assign_seq: each new
+  // row gets the next seq, a duplicate id is skipped (seq 0); else rows keep theirs.
+  StoreStatus WriteRows(std::vector<JournalRow>* rows, bool assign_seq, InsertResult* result);
+  StoreStatus WriteBlock(const std::vector<JournalRow>& rows, size_t begin, size_t end);
+  StoreStatus DropEmptyBlocks();
 
   sqlite3* db_ = nullptr;
   std::string path_;
   sqlite3_stmt* insert_ = nullptr;
+  sqlite3_stmt* insert_block_ = nullptr;
+  sqlite3_stmt* insert_key_ = nullptr;
   sqlite3_stmt* begin_ = nullptr;
   sqlite3_stmt* commit_ = nullptr;
   int64_t last_seq_ = 0;
+  int opened_format_ = kJournalFormat;
 };
 
 // The DDL of the journal (also in README.md).
 extern const char kJournalSchema[];
+
+// A message id as stored: 32 lower-case hex digits as 16 bytes in *out; false for anything
+// else (upper case too), which is stored as the text it is and so reads back unchanged.
+bool IdToBlob(const std::string& hex, unsigned char (&out)[16]);
 
 }  // namespace kordon::journal
 

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include <doctest/doctest.h>
+#include <sqlite3.h>
 #include <nlohmann/json.hpp>
 #include <zmq.hpp>
 
@@ -160,6 +161,77 @@ TEST_CASE("journal records what the bus carries; kordon journal query/export/che
   CHECK(RunJournalTool(dir, {"check", db}, &out).ExitedWith(0));
   CHECK(Contains(out, "rows: 0"));
   CHECK(RunJournalTool(dir, {"retention", db}, &out).ExitedWith(1));
+}
+
+// A journal of kordon 1.0 (format 1: TEXT ids, no user_version): `kordon journal query`
+// refuses it and says how to migrate; the journal plugin started on it migrates it; then the
+// old rows read back exactly as before (ids as the same hex), after the new ones' seqs.
+TEST_CASE("a format-1 journal is refused read-only and migrated when the journal opens it") {
+  TempDir dir;
+  const std::string db = dir.File("old.db");
+  const std::vector<std::string> old_ids = {"3a01c6f1c9cd86bc0000000000000001",
+                                            "3a01c6f1c9cd86bc0000000000000002",
+                                            "legacy-text-id"};
+  {
+    sqlite3* raw = nullptr;
+    REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
+    std::string sql =
+        "PRAGMA journal_mode=WAL;"
+        "CREATE TABLE messages (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, correlation_id TEXT "
+        "NOT NULL, time_us INTEGER NOT NULL, recv_us INTEGER NOT NULL, topic TEXT NOT NULL, "
+        "source TEXT NOT NULL, lane TEXT NOT NULL, crossing_id TEXT NOT NULL, schema TEXT NOT "
+        "NULL, schema_version INTEGER NOT NULL, reply_to TEXT NOT NULL, flags INTEGER NOT NULL, "
+        "body TEXT NOT NULL);"
+        "CREATE UNIQUE INDEX messages_id ON messages (id);"
+        "CREATE INDEX messages_crossing ON messages (crossing_id);"
+        "CREATE INDEX messages_lane_time ON messages (lane, time_us);"
+        "CREATE INDEX messages_topic_time ON messages (topic, time_us);";
+    for (size_t i = 0; i < old_ids.size(); ++i)
+      sql += "INSERT INTO messages VALUES (" + std::to_string(i + 1) + ", '" + old_ids[i] +
+             "', '', " + std::to_string(1795829400000000LL + static_cast<int64_t>(i)) +
+             ", 1795829400000100, 'scanner.plate.read', 'old-site', 'lane1', 'c-old', "
+             "'scanner.plate.read', 1, '', 0, '{\"n\":" + std::to_string(i) + "}');";
+    char* error = nullptr;
+    const int rc = sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, &error);
+    CHECK_MESSAGE(rc == SQLITE_OK, (error != nullptr ? error : ""));
+    sqlite3_free(error);
+    sqlite3_close(raw);
+  }
+  std::string out;
+  CHECK(RunJournalTool(dir, {"query", db}, &out).ExitedWith(3));
+  CHECK(Contains(ReadFileOrEmpty(dir.File("tool.err")), "format 1"));
+
+  {
+    HostProcess host(dir, JournalConfig(dir, db, "batch_ms = 20\n"));
+    std::string why;
+    REQUIRE_MESSAGE(host.WaitReady(10s, &why), why);
+    auto client = ConnectClient(host.ready(), {"journal"}, &why, "journal-test");
+    REQUIRE_MESSAGE(client, why);
+    host::ClientPublishOptions o;
+    o.crossing_id = "c-old";
+    auto id = client->Publish("scanner.plate.read", Body(7), o);
+    REQUIRE(id.ok());
+    INFO("host log:\n" << host.Log());
+    REQUIRE(WaitAcked(*client, "journal-test", *id, 10s));
+    CHECK(Contains(host.Log(), "last seq 3"));
+    (void)host.StopWith(SIGTERM);
+  }
+  CHECK(RunJournalTool(dir, {"query", db, "--crossing", "c-old", "--json"}, &out)
+            .ExitedWith(0));
+  std::vector<std::string> lines = Lines(out);
+  REQUIRE(lines.size() == 4);
+  for (size_t i = 0; i < old_ids.size(); ++i) {
+    auto m = host::BusMessage::FromJson(nlohmann::json::parse(lines[i], nullptr, false));
+    // A text id that is not hex cannot become a bus message id; the hex ones read back as
+    // they were written.
+    if (old_ids[i].size() == 32) {
+      REQUIRE_MESSAGE(m.ok(), lines[i]);
+      CHECK(host::IdToHex(m->envelope.id) == old_ids[i]);
+      CHECK(m->envelope.source == "old-site");
+    }
+  }
+  CHECK(RunJournalTool(dir, {"check", db}, &out).ExitedWith(0));
+  CHECK(Contains(out, "integrity_check: ok"));
 }
 
 TEST_CASE("journal refuses a relative path and a bad setting, naming it") {

@@ -10,6 +10,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -307,6 +308,329 @@ TEST_CASE("a reader sees committed rows while the writer is open; a non-journal 
   sqlite3_close(db);
   CHECK_FALSE(JournalStore::OpenReadOnly(other, &s));
   CHECK_FALSE(JournalStore::OpenReadOnly(dir.File("absent.db"), &s));
+}
+
+
+// Runs one SQL statement on the file with a connection of its own; returns the first column
+// of the first row as text ("" when none).
+std::string RawSql(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  REQUIRE_MESSAGE(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK,
+                  sqlite3_errmsg(db));
+  std::string out;
+  const int rc = sqlite3_step(stmt);
+  CHECK_MESSAGE((rc == SQLITE_ROW || rc == SQLITE_DONE), sqlite3_errmsg(db));
+  if (rc == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr)
+    out = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return out;
+}
+
+void RawExec(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  char* error = nullptr;
+  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
+  CHECK_MESSAGE(rc == SQLITE_OK, (error != nullptr ? error : ""));
+  sqlite3_free(error);
+  sqlite3_close(db);
+}
+
+std::vector<JournalRow> All(JournalStore& store, const QueryFilter& f = {}) {
+  std::vector<JournalRow> out;
+  StoreStatus s = store.Query(f, [&](const JournalRow& r) {
+    out.push_back(r);
+    return true;
+  });
+  REQUIRE_MESSAGE(s.ok(), s.message);
+  return out;
+}
+
+TEST_CASE("ids are stored as 16-byte BLOBs and read back as the same 32 hex digits") {
+  TempDir dir;
+  const std::string path = dir.File("j.db");
+  auto store = OpenWriter(path);
+  std::vector<JournalRow> rows = {Row(1), Row(2), Row(3)};
+  rows[0].id = "3a01c6f1c9cd86bc0000000000001f40";
+  rows[1].correlation_id = rows[0].id;
+  rows[2].id = "not-a-hex-id";                      // kept as TEXT, unchanged
+  rows[2].correlation_id = "3A01C6F1C9CD86BC00000000000001F4";  // upper case: TEXT too
+  InsertResult result;
+  REQUIRE(store->Insert(&rows, &result).ok());
+  CHECK(RawSql(path, "SELECT typeof(id) || length(id) || ' ' || hex(id) FROM messages "
+                     "WHERE seq = 1") == "blob16 3A01C6F1C9CD86BC0000000000001F40");
+  CHECK(RawSql(path, "SELECT typeof(correlation_id) FROM messages WHERE seq = 1") == "null");
+  CHECK(RawSql(path, "SELECT typeof(correlation_id) FROM messages WHERE seq = 2") == "blob");
+  CHECK(RawSql(path, "SELECT typeof(id) FROM messages WHERE seq = 3") == "text");
+  std::vector<JournalRow> back = All(*store);
+  REQUIRE(back.size() == 3);
+  for (size_t i = 0; i < 3; ++i) {
+    CHECK(back[i].id == rows[i].id);
+    CHECK(back[i].correlation_id == rows[i].correlation_id);
+  }
+  for (const JournalRow& r : rows) {
+    bool found = false;
+    REQUIRE(store->Contains(r.id, &found).ok());
+    CHECK(found);
+  }
+  bool found = true;
+  REQUIRE(store->Contains("3a01c6f1c9cd86bc00000000000001f5", &found).ok());
+  CHECK_FALSE(found);
+  // The same id in another case is another id (as it was with TEXT ids).
+  REQUIRE(store->Contains("3A01C6F1C9CD86BC0000000000001F40", &found).ok());
+  CHECK_FALSE(found);
+}
+
+TEST_CASE("duplicate ids are still skipped after a restart, the file unchanged") {
+  TempDir dir;
+  const std::string path = dir.File("j.db");
+  std::vector<JournalRow> rows;
+  for (int i = 1; i <= 3000; ++i) rows.push_back(Row(i));
+  {
+    auto store = OpenWriter(path);
+    InsertResult result;
+    REQUIRE(store->Insert(&rows, &result).ok());
+    CHECK(result.inserted == 3000);
+  }
+  auto store = OpenWriter(path);
+  // A replay of everything plus one new message, in one batch.
+  std::vector<JournalRow> replay;
+  for (int i = 1; i <= 3000; ++i) replay.push_back(Row(i));
+  replay.push_back(Row(3001));
+  InsertResult result;
+  REQUIRE(store->Insert(&replay, &result).ok());
+  CHECK(result.duplicates == 3000);
+  CHECK(result.inserted == 1);
+  CHECK(result.first_seq == 3001);
+  CHECK(replay.back().seq == 3001);
+  CHECK(replay.front().seq == 0);
+  int64_t count = 0;
+  REQUIRE(store->Count(&count).ok());
+  CHECK(count == 3001);
+  QueryFilter f;
+  f.since_us = kT0 + 3001 * 1000000LL;
+  std::vector<JournalRow> last = All(*store, f);
+  REQUIRE(last.size() == 1);
+  CHECK(last[0].id == Id(3001));
+}
+
+// The blocks answer exactly what a scan of every row would: many blocks, rows of one crossing
+// spread over several of them, time out of order, and after retention deleted some.
+TEST_CASE("queries through blocks match a scan of every row, also after retention") {
+  TempDir dir;
+  auto store = OpenWriter(dir.File("j.db"));
+  std::mt19937 rng(7);
+  const char* topics[] = {"scanner.plate.read", "scanner.document.read", "alert.raised",
+                          "scale.weight.stable"};
+  std::vector<JournalRow> all;
+  for (int batch = 0; batch < 5; ++batch) {
+    std::vector<JournalRow> rows;
+    const int n = batch == 2 ? 2500 : 700;  // a batch of several blocks, and small ones
+    for (int i = 0; i < n; ++i) {
+      const int k = static_cast<int>(all.size() + rows.size()) + 1;
+      JournalRow r = Row(k, topics[rng() % 4], rng() % 5 == 0 ? "" : "lane" +
+                         std::to_string(rng() % 4), "c-" + std::to_string(rng() % 60));
+      r.time_us = kT0 + static_cast<int64_t>(rng() % 100000) * 1000;  // not in seq order
+      rows.push_back(r);
+    }
+    InsertResult result;
+    REQUIRE(store->Insert(&rows, &result).ok());
+    all.insert(all.end(), rows.begin(), rows.end());
+  }
+  auto check = [&](const QueryFilter& f) {
+    std::vector<int64_t> want;
+    for (const JournalRow& r : all) {
+      if (r.seq == 0) continue;
+      if (!f.crossing_id.empty() && r.crossing_id != f.crossing_id) continue;
+      if (!f.lane.empty() && r.lane != f.lane) continue;
+      if (!f.topic_prefix.empty() && r.topic != f.topic_prefix &&
+          r.topic.rfind(f.topic_prefix + ".", 0) != 0)
+        continue;
+      if (f.since_us != 0 && r.time_us < f.since_us) continue;
+      if (f.until_us != 0 && r.time_us >= f.until_us) continue;
+      want.push_back(r.seq);
+      if (f.limit > 0 && static_cast<int64_t>(want.size()) == f.limit) break;
+    }
+    CHECK(Seqs(*store, f) == want);
+  };
+  auto check_all = [&] {
+    for (int c = 0; c < 60; c += 7) {
+      QueryFilter f;
+      f.crossing_id = "c-" + std::to_string(c);
+      check(f);
+      f.lane = "lane2";
+      check(f);
+    }
+    for (const char* topic : {"scanner", "alert", "scanner.plate", "scale.weight.stable", "x"}) {
+      QueryFilter f;
+      f.topic_prefix = topic;
+      check(f);
+      f.since_us = kT0 + 20000 * 1000LL;
+      f.until_us = kT0 + 20500 * 1000LL;
+      check(f);
+    }
+    QueryFilter f;
+    f.lane = "lane3";
+    check(f);
+    f.limit = 10;
+    check(f);
+    f = {};
+    f.until_us = kT0 + 300 * 1000LL;
+    check(f);
+  };
+  check_all();
+  RetentionResult r;
+  REQUIRE(store->Retain(kT0 + 30000 * 1000LL, 0, 100, false, &r).ok());
+  CHECK(r.deleted_by_age > 0);
+  for (JournalRow& row : all)
+    if (row.time_us < kT0 + 30000 * 1000LL) row.seq = 0;
+  check_all();
+  CHECK(RawSql(dir.File("j.db"), "SELECT count(*) FROM block_keys WHERE first_seq NOT IN "
+                                 "(SELECT first_seq FROM blocks)") == "0");
+}
+
+TEST_CASE("seq goes on after retention deleted every row, also when blocks were left over") {
+  TempDir dir;
+  const std::string path = dir.File("j.db");
+  {
+    auto store = OpenWriter(path);
+    std::vector<JournalRow> rows;
+    for (int i = 1; i <= 1500; ++i) rows.push_back(Row(i));
+    InsertResult result;
+    REQUIRE(store->Insert(&rows, &result).ok());
+  }
+  // As if a retention run died between deleting rows and dropping their blocks.
+  RawExec(path, "DELETE FROM messages");
+  {
+    auto store = OpenWriter(path);
+    CHECK(store->last_seq() == 1500);
+    std::vector<JournalRow> rows = {Row(1501)};
+    InsertResult result;
+    StoreStatus s = store->Insert(&rows, &result);
+    REQUIRE_MESSAGE(s.ok(), s.message);
+    CHECK(result.first_seq == 1501);
+    RetentionResult r;
+    REQUIRE(store->Retain(kT0 + 2000 * 1000000LL, 0, 100, false, &r).ok());
+    CHECK(r.deleted_by_age == 1);
+  }
+  // The newest block stays (empty): seq never goes back, even with no row left.
+  CHECK(RawSql(path, "SELECT count(*) FROM messages") == "0");
+  CHECK(RawSql(path, "SELECT count(*) || ' ' || max(last_seq) FROM blocks") == "1 1501");
+  auto store = OpenWriter(path);
+  CHECK(store->last_seq() == 1501);
+}
+
+// A journal written before format 2: the DDL of kordon 1.0's journal, by raw SQL.
+const char kFormat1Schema[] =
+    "PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL;"
+    "CREATE TABLE messages (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, correlation_id TEXT NOT "
+    "NULL, time_us INTEGER NOT NULL, recv_us INTEGER NOT NULL, topic TEXT NOT NULL, source TEXT "
+    "NOT NULL, lane TEXT NOT NULL, crossing_id TEXT NOT NULL, schema TEXT NOT NULL, "
+    "schema_version INTEGER NOT NULL, reply_to TEXT NOT NULL, flags INTEGER NOT NULL, body TEXT "
+    "NOT NULL);"
+    "CREATE UNIQUE INDEX messages_id ON messages (id);"
+    "CREATE INDEX messages_crossing ON messages (crossing_id);"
+    "CREATE INDEX messages_lane_time ON messages (lane, time_us);"
+    "CREATE INDEX messages_topic_time ON messages (topic, time_us);";
+
+std::string Format1Insert(int seq, const JournalRow& r) {
+  return "INSERT INTO messages VALUES (" + std::to_string(seq) + ", '" + r.id + "', '" +
+         r.correlation_id + "', " + std::to_string(r.time_us) + ", " +
+         std::to_string(r.recv_us) + ", '" + r.topic + "', '" + r.source + "', '" + r.lane +
+         "', '" + r.crossing_id + "', '" + r.schema + "', " + std::to_string(r.schema_version) +
+         ", '" + r.reply_to + "', " + std::to_string(r.flags) + ", '" + r.body + "');";
+}
+
+TEST_CASE("a format-1 file (TEXT ids) is migrated on open for writing, refused read-only") {
+  TempDir dir;
+  const std::string path = dir.File("old.db");
+  std::vector<JournalRow> old;
+  std::string sql = std::string(kFormat1Schema) + "BEGIN;";
+  for (int i = 1; i <= 2100; ++i) {
+    JournalRow r = Row(i, i % 3 == 0 ? "officer.decision" : "scanner.plate.read",
+                       "lane" + std::to_string(i % 2), "c-" + std::to_string(i / 100));
+    if (i == 5) {
+      r.correlation_id = Id(4);
+      r.reply_to = "rpc.reply.x";
+      r.flags = 1;
+      r.schema_version = 3;
+    }
+    if (i == 6) r.id = "legacy-id-6";  // not hex: stays text
+    r.seq = i * 2;                     // seq with gaps (retention, duplicates) stays as it was
+    sql += Format1Insert(static_cast<int>(r.seq), r);
+    old.push_back(r);
+  }
+  sql += "COMMIT;";
+  RawExec(path, sql);
+  REQUIRE(RawSql(path, "PRAGMA user_version") == "0");
+
+  StoreStatus s;
+  CHECK_FALSE(JournalStore::OpenReadOnly(path, &s));
+  CHECK(s.message.find("format 1") != std::string::npos);
+  CHECK(s.message.find("migrate") != std::string::npos);
+
+  {
+    auto store = OpenWriter(path);
+    CHECK(store->opened_format() == 1);
+    CHECK(store->last_seq() == 4200);
+    std::vector<JournalRow> back = All(*store);
+    REQUIRE(back.size() == old.size());
+    bool same = true;
+    for (size_t i = 0; i < old.size(); ++i) {
+      const JournalRow &a = old[i], &b = back[i];
+      same = same && a.seq == b.seq && a.id == b.id && a.correlation_id == b.correlation_id &&
+             a.time_us == b.time_us && a.recv_us == b.recv_us && a.topic == b.topic &&
+             a.source == b.source && a.lane == b.lane && a.crossing_id == b.crossing_id &&
+             a.schema == b.schema && a.schema_version == b.schema_version &&
+             a.reply_to == b.reply_to && a.flags == b.flags && a.body == b.body;
+      if (!same) FAIL("row " << i << " differs after the migration: " << b.id);
+    }
+    // Old ids are still duplicates; new rows continue after the old seqs.
+    std::vector<JournalRow> again = {Row(7), Row(9999)};
+    InsertResult result;
+    REQUIRE(store->Insert(&again, &result).ok());
+    CHECK(result.duplicates == 1);
+    CHECK(again[1].seq == 4201);
+    QueryFilter f;
+    f.crossing_id = "c-7";
+    f.lane = "lane1";
+    std::vector<int64_t> want;
+    for (const JournalRow& r : old)
+      if (r.crossing_id == "c-7" && r.lane == "lane1") want.push_back(r.seq);
+    CHECK(Seqs(*store, f) == want);
+    f = {};
+    f.topic_prefix = "officer";
+    CHECK(Seqs(*store, f).size() == 700);
+    bool ok = false;
+    std::string report;
+    REQUIRE(store->IntegrityCheck(&ok, &report).ok());
+    CHECK(ok);
+  }
+  CHECK(RawSql(path, "PRAGMA user_version") == "2");
+  CHECK(RawSql(path, "SELECT typeof(id) FROM messages WHERE seq = 2") == "blob");
+  CHECK(RawSql(path, "SELECT count(*) FROM sqlite_master WHERE name LIKE 'messages_%'") ==
+        "1");  // messages_id only
+  auto reader = JournalStore::OpenReadOnly(path, &s);
+  REQUIRE_MESSAGE(reader, s.message);
+  CHECK(reader->opened_format() == 2);
+  // Opening it again does nothing more.
+  CHECK(OpenWriter(path)->opened_format() == 2);
+}
+
+TEST_CASE("a file of a newer format is refused, not changed") {
+  TempDir dir;
+  const std::string path = dir.File("new.db");
+  { auto store = OpenWriter(path); }
+  RawExec(path, "PRAGMA user_version=3");
+  StoreStatus s;
+  CHECK_FALSE(JournalStore::OpenForWriting(path, Synchronous::kNormal, 100, &s));
+  CHECK(s.message.find("format 3") != std::string::npos);
+  CHECK_FALSE(JournalStore::OpenReadOnly(path, &s));
+  CHECK(s.message.find("format 3") != std::string::npos);
+  CHECK(RawSql(path, "PRAGMA user_version") == "3");
 }
 
 }  // namespace
