@@ -159,11 +159,8 @@ void Bus::Run() {
     }
     if (items[2].revents & ZMQ_POLLIN) DrainSubscriptions(out_internal_, false);
     if (external_in != 0 && (items[external_in].revents & ZMQ_POLLIN)) {
-      for (int i = 0; i < 256; ++i) {
-        zmq::pollitem_t more{in_external_.handle(), 0, ZMQ_POLLIN, 0};
-        if (i > 0 && zmq::poll(&more, 1, std::chrono::milliseconds(0)) <= 0) break;
-        HandleExternal();
-      }
+      for (int i = 0; i < 256; ++i)
+        if (!HandleExternal()) break;
     }
     if (external_out != 0 && (items[external_out].revents & ZMQ_POLLIN))
       DrainSubscriptions(out_external_, true);
@@ -200,10 +197,10 @@ bool Bus::HandleInternal() {
   return true;
 }
 
-void Bus::HandleExternal() {
+bool Bus::HandleExternal() {
   zmq::message_t frames[3];
   size_t count = 0;
-  if (!in_external_.recv(frames[0], zmq::recv_flags::dontwait)) return;
+  if (!in_external_.recv(frames[0], zmq::recv_flags::dontwait)) return false;
   count = 1;
   bool more = frames[0].more();
   while (more && count < 3) {
@@ -215,16 +212,17 @@ void Bus::HandleExternal() {
   if (count != 3) {
     Reject(fmt::format("a message has {} frame{}; the bus takes exactly 3 (topic, envelope, body)",
                        count, count == 1 ? "" : "s"), count);
-    return;
+    return true;
   }
   Status s = ValidateFrames(View(frames[0]), View(frames[1]), View(frames[2]),
                             static_cast<size_t>(config_.max_body_bytes), nullptr);
   if (!s.ok()) {
     Reject(s.message(), count);
-    return;
+    return true;
   }
   stats_.external_accepted.fetch_add(1, std::memory_order_relaxed);
   Forward(frames[0], frames[1], frames[2]);
+  return true;
 }
 
 void Bus::Reject(const std::string& reason, size_t frames) {

@@ -70,7 +70,9 @@ class Bus {
   void Forward(zmq::message_t& topic, zmq::message_t& envelope, zmq::message_t& body);
   // Forwards one message from in-process publishers; false when none was waiting.
   bool HandleInternal();
-  void HandleExternal();
+  // Takes one message from bus.ingress, if one is waiting (false when none was): forwards it,
+  // or rejects it with a bus.frame.rejected event.
+  bool HandleExternal();
   void Reject(const std::string& reason, size_t frames);
   void DrainSubscriptions(zmq::socket_t& xpub, bool external);
 
