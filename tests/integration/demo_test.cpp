@@ -88,7 +88,9 @@ std::string DemoConfig(const TempDir& dir, const std::vector<int>& sim_ports) {
     }
   }
   REQUIRE_MESSAGE(replaced == 3, "config/demo.ini no longer has [host], bus.ingress and bus.egress lines");
-  CHECK(demo_files == 4);  // spool, journal path, watchlist path, watchlist import
+  // The spool, the journal, the watchlist and its import, the manifests and their followed
+  // file, the crossings.
+  CHECK(demo_files == 7);
   CHECK(links == static_cast<int>(sim_ports.size()));  // every simulated device is wired
   return out;
 }
@@ -109,7 +111,8 @@ TEST_CASE("the demo site reads every simulated device of every lane") {
 
   HostProcess host(dir, DemoConfig(dir, ports), "demo.ini");
   REQUIRE_MESSAGE(host.WaitReady(10s, &why), why);
-  auto client = ConnectClient(host.ready(), {"scanner", "scale", "device", "db", "alert"}, &why);
+  auto client = ConnectClient(host.ready(), {"scanner", "scale", "device", "db", "alert", "crossing"},
+                              &why);
   REQUIRE_MESSAGE(client, why);
 
   // What each lane must show within a few vehicles: (topic, lane) pairs.
@@ -118,7 +121,15 @@ TEST_CASE("the demo site reads every simulated device of every lane") {
       {"scanner.plate.read", "lane-3"},    {"scanner.document.read", "lane-1"},
       {"scanner.document.read", "lane-2"}, {"scanner.document.read", "lane-3"},
       {"scanner.container.read", "lane-1"}, {"scale.weight.stable", "lane-1"},
-      {"scale.weight.stable", "lane-3"},   {"scanner.xray.scan", "lane-1"}};
+      {"scale.weight.stable", "lane-3"},   {"scanner.xray.scan", "lane-1"},
+      // Every lane opens crossings and closes them when the next vehicle comes; the trucks'
+      // manifests are found and attached to their crossings.
+      {"crossing.opened", "lane-1"},       {"crossing.opened", "lane-2"},
+      {"crossing.opened", "lane-3"},       {"crossing.closed", "lane-1"},
+      {"crossing.closed", "lane-2"},       {"crossing.closed", "lane-3"},
+      {"db.manifest.match", "lane-1"},     {"db.manifest.match", "lane-3"},
+      {"truck crossing with its manifest", "lane-1"},
+      {"truck crossing with its manifest", "lane-3"}};
   const std::regex kNormalised("^[A-Z0-9]+$");
   std::map<std::string, std::string> device_state;  // instance -> last state
   std::vector<std::string> problems;
@@ -132,7 +143,9 @@ TEST_CASE("the demo site reads every simulated device of every lane") {
       continue;
     }
     // Every read is screened: a read the watchlist cannot screen, or any alert, is a failure.
-    if (m->topic == "db.watchlist.error" || m->topic == "alert.raised") {
+    if (m->topic == "db.watchlist.error" || m->topic == "alert.raised" ||
+        m->topic == "db.manifest.error" || m->topic == "crossing.unattached" ||
+        m->topic == "crossing.command.rejected") {
       problems.push_back(m->topic + ": " + m->body);
       continue;
     }
@@ -145,6 +158,15 @@ TEST_CASE("the demo site reads every simulated device of every lane") {
       problems.push_back("plate not normalised: " + m->body);
     if (m->topic == "scale.weight.stable" && !(body.value("kg", 0.0) > 5000))
       problems.push_back("a truck's stable weight under 5 t: " + m->body);
+    if (m->topic.rfind("crossing.", 0) == 0) {
+      if (m->envelope.crossing_id.empty() || body.value("id", "") != m->envelope.crossing_id)
+        problems.push_back(m->topic + " without its crossing id in the envelope: " + m->body);
+      // A truck's crossing: its plate's manifest found, declaring the plate read.
+      for (const auto& item : body.value("manifests", nlohmann::json::array()))
+        if (item.value("status", "") == "found" && item.value("matched_by", "") == "plate" &&
+            item.contains("manifest") && item["manifest"].is_object())
+          wanted.erase({"truck crossing with its manifest", m->envelope.lane});
+    }
     wanted.erase({m->topic, m->envelope.lane});
   }
   INFO("host log:\n" << host.Log() << "\nsimulator:\n" << sim->ReadStdout() << sim->ReadStderr());
