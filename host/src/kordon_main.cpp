@@ -24,6 +24,7 @@
 #include "config.h"
 #include "journal_cli.h"
 #include "plugin_library.h"
+#include "risk_cli.h"
 #include "topic.h"
 #include "watchlist_cli.h"
 
@@ -48,6 +49,7 @@ const char kUsage[] =
     "  plugin info FILE     print a plugin's descriptor without starting it\n"
     "  journal query|export|retention|check DB   read and maintain a journal file\n"
     "  watchlist import|check  import a list into a watchlist database, or check against it\n"
+    "  risk check|compare   check a risk profile; replay a journal through two profiles\n"
     "  version              print the tool's version and plugin ABI\n"
     "\n"
     "Run 'kordon <command> --help' for a command's options.\n";
@@ -395,6 +397,7 @@ int main(int argc, char** argv) {
   if (command == "devices") return Devices(argc - 1, argv + 1);
   if (command == "journal") return JournalCommand(argc - 1, argv + 1);
   if (command == "watchlist") return WatchlistCommand(argc - 1, argv + 1);
+  if (command == "risk") return RiskCommand(argc - 1, argv + 1);
   if (command == "plugin") {
     if (argc >= 3 && std::string(argv[2]) == "info") return PluginInfo(argc - 2, argv + 2);
     fmt::print(stderr, "kordon plugin: unknown subcommand; try 'kordon plugin info FILE'\n");

@@ -664,16 +664,24 @@ std::optional<bool> Eval(const Node& n, const BoundFacts& bound) {
       const Value* l = Operand(*n.kids[0], bound, &s1);
       if (l == nullptr || IsNull(*l)) return std::nullopt;
       const Node& right = *n.kids[1];
-      auto contains = [&](const Value& item) {
+      // Whether the right-hand list holds `item` (a Value) or `text` (an element of a list
+      // fact on the left: compared in place, no copy).
+      auto contains = [&](const Value* item, const std::string* text) {
         if (right.kind == Node::Kind::kList) {
-          for (const Value& v : right.items)
-            if (v == item) return true;
+          for (const Value& v : right.items) {
+            if (text != nullptr ? (v.index() == 3 && std::get<std::string>(v) == *text)
+                                : v == *item)
+              return true;
+          }
           return false;
         }
         const Value* list = right.slot < bound.size() ? bound[right.slot] : nullptr;
-        if (list == nullptr || list->index() != 4 || item.index() != 3) return false;
+        if (text == nullptr) {
+          if (item->index() != 3) return false;
+          text = &std::get<std::string>(*item);
+        }
         const List& items = std::get<List>(*list);
-        return std::find(items.begin(), items.end(), std::get<std::string>(item)) != items.end();
+        return std::find(items.begin(), items.end(), *text) != items.end();
       };
       if (right.kind == Node::Kind::kFact) {
         const Value* list = right.slot < bound.size() ? bound[right.slot] : nullptr;
@@ -682,12 +690,12 @@ std::optional<bool> Eval(const Node& n, const BoundFacts& bound) {
       bool found = false;
       if (l->index() == 4) {
         for (const std::string& s : std::get<List>(*l))
-          if (contains(Value(s))) {
+          if (contains(nullptr, &s)) {
             found = true;
             break;
           }
       } else {
-        found = contains(*l);
+        found = contains(l, nullptr);
       }
       return n.op == Tok::kNot ? !found : found;
     }

@@ -153,6 +153,21 @@ std::string Alpha3ToAlpha2(std::string_view a3) {
   return it == kCodes.end() ? "" : std::string(it->second);
 }
 
+// The officer's decision as a word, or "".
+static std::string DecisionWord(const json& picture) {
+  const json* d = Field(picture, "decision");
+  if (d == nullptr) return "";
+  if (d->is_string()) return d->get<std::string>();
+  if (auto s = Str(*d, "decision")) return *s;
+  if (auto s = Str(*d, "outcome")) return *s;
+  return "";
+}
+
+bool DecisionRefused(const json& picture) {
+  const std::string w = DecisionWord(picture);
+  return w == "refused" || w == "denied" || w == "rejected";
+}
+
 bool FactOptionsFromProfile(const Profile& profile, FactOptions* out, std::string* error) {
   FactOptions o;
   for (const auto& [key, s] : profile.fact_settings) {
@@ -228,6 +243,7 @@ const FactCatalog& BuiltinCatalog() {
     add("lane", T::kString, "the lane");
     add("lane_kind", T::kString, "[facts] lane_kinds for the lane (cargo, car, bus, ...)");
     add("crossing_state", T::kString, "the crossing's state (open, closed, ...)");
+    add("decision", T::kString, "the officer's decision, when made");
     add("local_hour", T::kNumber, "hour of the update in the office's time zone, 0-23");
     add("plate", T::kString, "first normalised plate");
     add("plate_country", T::kString, "first plate's country (ISO alpha-2)");
@@ -265,7 +281,8 @@ const FactCatalog& BuiltinCatalog() {
     add("is_cargo", T::kBool,
         "a lane of kind cargo, a container, a manifest or a weight of truck_min_kg or more");
     add("carrier_red_history", T::kNumber,
-        "past red or refused crossings of the carrier (not yet recorded: always null)");
+        "other crossings of the carrier last assessed red or refused (plugin setting "
+        "'history'; null without it)");
     c.open_prefixes = {"fact.", "indicator."};
     return c;
   }();
@@ -291,6 +308,7 @@ Facts FactsFromCrossing(const json& picture, std::string_view lane_in,
       f["lane_kind"] = it->second;
   }
   if (auto s = Str(picture, "state")) f["crossing_state"] = *s;
+  if (std::string d = DecisionWord(picture); !d.empty()) f["decision"] = d;
 
   if (time_us > 0) {
     const std::time_t secs = static_cast<std::time_t>(time_us / 1000000);

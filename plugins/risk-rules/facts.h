@@ -45,6 +45,10 @@ const FactCatalog& BuiltinCatalog();
 Facts FactsFromCrossing(const nlohmann::json& picture, std::string_view lane,
                         std::string_view crossing_id, int64_t time_us, const FactOptions& options);
 
+// True when the picture's officer decision refuses the crossing ("decision": "refused" /
+// "denied" / "rejected", as a string or as {"decision": ...} / {"outcome": ...}).
+bool DecisionRefused(const nlohmann::json& picture);
+
 // ISO 3166-1 alpha-3 (passports: ICAO Doc 9303 nationality codes) to alpha-2 (plates), for
 // the codes of the region and its trading partners; "" when not listed.
 std::string Alpha3ToAlpha2(std::string_view alpha3);

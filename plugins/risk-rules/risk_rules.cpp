@@ -27,6 +27,7 @@
 
 #include "engine.h"
 #include "facts.h"
+#include "history.h"
 #include "plugin_settings.h"
 #include "profile.h"
 
@@ -97,6 +98,7 @@ class RiskRules : public kordon::Plugin {
         static_cast<size_t>(kordon::settings::IntInRange(h, "max_crossings", 10000, 1, 1000000));
     max_indicators_ =
         static_cast<size_t>(kordon::settings::IntInRange(h, "max_indicators", 32, 1, 1000));
+    history_path_ = h.ConfigOr("history", "");
     std::string error;
     if (!Load(live_, &error)) throw std::invalid_argument("setting 'profile': " + error);
     if (!shadow_.path.empty() && !Load(shadow_, &error))
@@ -104,6 +106,11 @@ class RiskRules : public kordon::Plugin {
   }
 
   kordon::Status Start() override {
+    if (!history_path_.empty()) {
+      std::string error;
+      history_ = risk::CarrierHistory::Open(history_path_, &error);
+      if (!history_) return kordon::Status::Failed("setting 'history': " + error);
+    }
     host().Info("risk profile " + Describe(live_) + "; random seed " + risk::Hex64(seed_) +
                 (shadow_.profile ? "; shadow " + Describe(shadow_) : ""));
     if (reload_ms_ > 0) {
@@ -126,7 +133,8 @@ class RiskRules : public kordon::Plugin {
     }
     host().Info("assessed " + std::to_string(assessed_) + " (" + rates + "), unchanged " +
                 std::to_string(unchanged_) + ", indicators " + std::to_string(indicators_) +
-                ", bad inputs " + std::to_string(bad_inputs_) + ", reloads " +
+                ", bad inputs " + std::to_string(bad_inputs_) + ", history errors " +
+                std::to_string(history_errors_) + ", reloads " +
                 std::to_string(reloads_) + ", reload failures " +
                 std::to_string(reload_failures_) + ", publish failures " +
                 std::to_string(publish_failures_));
@@ -286,7 +294,23 @@ class RiskRules : public kordon::Plugin {
     risk::Facts facts =
         risk::FactsFromCrossing(picture, s.lane, crossing, s.time_us, l.options);
     for (const risk::Indicator& i : s.indicators) facts["indicator." + i.name] = true;
+    if (history_) {
+      const risk::Value& carrier = facts["carrier"];
+      if (carrier.index() == 3) {
+        std::string error;
+        std::optional<int64_t> n =
+            history_->RedCount(std::get<std::string>(carrier), crossing, &error);
+        if (n) facts["carrier_red_history"] = static_cast<double>(*n);
+        else HistoryError("read", error);  // the fact stays unknown, never a guess of 0
+      }
+    }
     return facts;
+  }
+
+  void HistoryError(const char* what, const std::string& error) {
+    ++history_errors_;
+    host().Error(std::string("carrier history ") + what + " failed (" +
+                 std::to_string(history_errors_) + " so far): " + error);
   }
 
   void Assess(const std::string& crossing, CrossingState& s, const json& picture) {
@@ -312,6 +336,12 @@ class RiskRules : public kordon::Plugin {
     ++assessed_;
     ++channel_counts_[static_cast<size_t>(a.channel)];
     const json body = risk::AssessmentBody(a, *live_.profile, facts, crossing, lane);
+    if (history_ && facts.at("carrier").index() == 3) {
+      kordon::sqlite::DbStatus st =
+          history_->Record(crossing, std::get<std::string>(facts.at("carrier")),
+                           risk::ChannelName(a.channel), risk::DecisionRefused(picture), s.time_us);
+      if (!st.ok()) HistoryError("write", st.message);
+    }
     if (kordon::Status st = host().Publish(kAssessmentTopic, Dump(body), options); !st.ok()) {
       ++publish_failures_;
       host().Error("risk.assessment for " + crossing + " not published: " + st.ToString() +
@@ -323,11 +353,14 @@ class RiskRules : public kordon::Plugin {
         risk::Assess(*shadow_.profile, shadow_facts, s.indicators, crossing, seed_);
     json shadow_body = risk::AssessmentBody(sa, *shadow_.profile, shadow_facts, crossing, lane);
     shadow_body["live_channel"] = risk::ChannelName(a.channel);
+    options.schema = kAssessmentTopic;  // same body schema (sdk/schemas/risk.assessment.v1)
     if (!host().Publish(kShadowTopic, Dump(shadow_body), options).ok()) ++publish_failures_;
   }
 
   Loaded live_;
   Loaded shadow_;
+  std::string history_path_;
+  std::unique_ptr<risk::CarrierHistory> history_;
   uint64_t seed_ = 0;
   int64_t reload_ms_ = 1000;
   size_t max_crossings_ = 10000;
@@ -339,6 +372,7 @@ class RiskRules : public kordon::Plugin {
   uint64_t unchanged_ = 0;
   uint64_t indicators_ = 0;
   uint64_t bad_inputs_ = 0;
+  uint64_t history_errors_ = 0;
   uint64_t reloads_ = 0;
   uint64_t reload_failures_ = 0;
   uint64_t publish_failures_ = 0;
