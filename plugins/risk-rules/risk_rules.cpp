@@ -9,8 +9,6 @@
 
 #include <kordon/plugin.hpp>
 
-#include <sys/stat.h>
-
 #include <chrono>
 #include <cstdint>
 #include <list>
@@ -30,6 +28,7 @@
 #include "history.h"
 #include "plugin_settings.h"
 #include "profile.h"
+#include "profile_file.h"
 
 namespace {
 
@@ -44,21 +43,8 @@ constexpr char kShadowTopic[] = "risk.assessment.shadow";
 constexpr char kErrorTopic[] = "risk.error";
 constexpr char kAlertTopic[] = "alert.raised";
 
-// A profile file in force, with what it was read from (to notice a change).
-struct Loaded {
-  std::shared_ptr<const risk::Profile> profile;
-  risk::FactOptions options;
-  std::string path;
-  struct stat seen {};  // of the last attempt, good or bad
-};
-
 // Bodies as text; a stray invalid byte (none should reach here) is replaced, not thrown.
 std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
-bool SameFile(const struct stat& a, const struct stat& b) {
-  return a.st_ino == b.st_ino && a.st_dev == b.st_dev && a.st_size == b.st_size &&
-         a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec;
-}
 
 // What is remembered of one crossing, least recently updated dropped first.
 struct CrossingState {
@@ -76,10 +62,12 @@ class RiskRules : public kordon::Plugin {
   // naming the bad setting (or FILE:LINE of the bad profile line).
   explicit RiskRules(kordon::Host host) : Plugin(std::move(host)) {
     const kordon::Host& h = this->host();
-    live_.path = h.ConfigOr("profile", "");
-    if (live_.path.empty())
+    const std::string profile = h.ConfigOr("profile", "");
+    if (profile.empty())
       throw std::invalid_argument("setting 'profile' (the risk profile file) is required");
-    shadow_.path = h.ConfigOr("shadow_profile", "");
+    live_ = std::make_unique<risk::ProfileFile>(profile);
+    if (const std::string shadow = h.ConfigOr("shadow_profile", ""); !shadow.empty())
+      shadow_ = std::make_unique<risk::ProfileFile>(shadow);
     if (auto seed = h.Config("seed")) {
       if (seed->empty() || seed->size() > 16 ||
           seed->find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
@@ -100,8 +88,8 @@ class RiskRules : public kordon::Plugin {
         static_cast<size_t>(kordon::settings::IntInRange(h, "max_indicators", 32, 1, 1000));
     history_path_ = h.ConfigOr("history", "");
     std::string error;
-    if (!Load(live_, &error)) throw std::invalid_argument("setting 'profile': " + error);
-    if (!shadow_.path.empty() && !Load(shadow_, &error))
+    if (!live_->Load(&error)) throw std::invalid_argument("setting 'profile': " + error);
+    if (shadow_ && !shadow_->Load(&error))
       throw std::invalid_argument("setting 'shadow_profile': " + error);
   }
 
@@ -111,8 +99,8 @@ class RiskRules : public kordon::Plugin {
       history_ = risk::CarrierHistory::Open(history_path_, &error);
       if (!history_) return kordon::Status::Failed("setting 'history': " + error);
     }
-    host().Info("risk profile " + Describe(live_) + "; random seed " + risk::Hex64(seed_) +
-                (shadow_.profile ? "; shadow " + Describe(shadow_) : ""));
+    host().Info("risk profile " + live_->Describe() + "; random seed " + risk::Hex64(seed_) +
+                (shadow_ ? "; shadow " + shadow_->Describe() : ""));
     if (reload_ms_ > 0) {
       const std::chrono::milliseconds every(reload_ms_);
       kordon::Status s = host().StartTimer(every, every, [this] { CheckFiles(false); });
@@ -124,7 +112,7 @@ class RiskRules : public kordon::Plugin {
   kordon::Status Stop() override {
     std::string rates;
     for (size_t c = 0; c < risk::kChannelCount; ++c) {
-      const auto& expected = live_.profile->expected[c];
+      const auto& expected = live_->profile()->expected[c];
       rates += std::string(c ? ", " : "") + risk::ChannelName(static_cast<risk::Channel>(c)) +
                " " + std::to_string(channel_counts_[c]);
       if (assessed_ > 0)
@@ -157,58 +145,33 @@ class RiskRules : public kordon::Plugin {
     return risk::FormatValue(risk::Value(share * 100.0)) + "%";
   }
 
-  static std::string Describe(const Loaded& l) {
-    return "'" + l.profile->id + "' version " + l.profile->version + " (" + l.path + ", " +
-           std::to_string(l.profile->criteria.size()) + " criteria)";
-  }
-
-  // Reads l.path into l (profile and [facts] options); false with FILE:LINE on error, and l
-  // unchanged except for the file identity seen.
-  static bool Load(Loaded& l, std::string* error) {
-    struct stat st {};
-    if (::stat(l.path.c_str(), &st) == 0) l.seen = st;
-    risk::ProfileResult r = risk::LoadProfile(l.path, &risk::BuiltinCatalog());
-    if (!r.ok()) {
-      *error = r.error;
-      return false;
-    }
-    risk::FactOptions options;
-    if (!risk::FactOptionsFromProfile(*r.profile, &options, error)) return false;
-    l.profile = std::move(r.profile);
-    l.options = std::move(options);
-    return true;
-  }
-
   // Reloads each profile whose file changed (or all, when forced by risk.profile.reload).
   void CheckFiles(bool force) {
-    for (Loaded* l : {&live_, &shadow_}) {
-      if (l->path.empty()) continue;
-      struct stat st {};
-      if (::stat(l->path.c_str(), &st) != 0) {
-        if (force) ReportReload(*l, l->path + ": cannot be read");
-        continue;  // being replaced (editors rename); look again next tick
-      }
-      if (!force && SameFile(st, l->seen)) continue;
+    for (risk::ProfileFile* f : {live_.get(), shadow_.get()}) {
+      if (f == nullptr) continue;
+      const std::string before = f->profile()->id + " " + f->profile()->version;
+      const char* which = f == live_.get() ? "risk profile" : "shadow risk profile";
       std::string error;
-      const std::string before = l->profile->id + " " + l->profile->version;
-      if (!Load(*l, &error)) {
-        ReportReload(*l, error);
-        continue;
+      switch (f->Poll(force, &error)) {
+        case risk::ProfileFile::Change::kNone:
+          break;
+        case risk::ProfileFile::Change::kReloaded:
+          ++reloads_;
+          host().Info(std::string(which) + " reloaded: " + f->Describe() + " (was " + before +
+                      ")");
+          break;
+        case risk::ProfileFile::Change::kFailed: {
+          ++reload_failures_;
+          const std::string what = std::string(which) + " not reloaded, " + f->Describe() +
+                                   " stays in force: " + error;
+          host().Error(what);
+          const json alert = {{"source", host().instance_name()}, {"severity", "warning"},
+                              {"reason", what}};
+          if (!host().Publish(kAlertTopic, Dump(alert)).ok()) ++publish_failures_;
+          break;
+        }
       }
-      ++reloads_;
-      host().Info(std::string(l == &live_ ? "risk profile" : "shadow risk profile") +
-                  " reloaded: " + Describe(*l) + " (was " + before + ")");
     }
-  }
-
-  void ReportReload(const Loaded& l, const std::string& error) {
-    ++reload_failures_;
-    const std::string what = std::string(&l == &live_ ? "risk profile" : "shadow risk profile") +
-                             " not reloaded, " + Describe(l) + " stays in force: " + error;
-    host().Error(what);
-    const json alert = {{"source", host().instance_name()}, {"severity", "warning"},
-                        {"reason", what}};
-    if (!host().Publish(kAlertTopic, Dump(alert)).ok()) ++publish_failures_;
   }
 
   void PublishError(const kordon::Message& m, const std::string& reason) {
@@ -289,10 +252,10 @@ class RiskRules : public kordon::Plugin {
     Assess(crossing, s, picture);
   }
 
-  risk::Facts FactsFor(const Loaded& l, const CrossingState& s, const std::string& crossing,
-                       const json& picture) {
+  risk::Facts FactsFor(const risk::ProfileFile& f, const CrossingState& s,
+                       const std::string& crossing, const json& picture) {
     risk::Facts facts =
-        risk::FactsFromCrossing(picture, s.lane, crossing, s.time_us, l.options);
+        risk::FactsFromCrossing(picture, s.lane, crossing, s.time_us, f.options());
     for (const risk::Indicator& i : s.indicators) facts["indicator." + i.name] = true;
     if (history_) {
       const risk::Value& carrier = facts["carrier"];
@@ -314,13 +277,14 @@ class RiskRules : public kordon::Plugin {
   }
 
   void Assess(const std::string& crossing, CrossingState& s, const json& picture) {
-    const risk::Facts facts = FactsFor(live_, s, crossing, picture);
+    const risk::Profile& live = *live_->profile();
+    const risk::Facts facts = FactsFor(*live_, s, crossing, picture);
     // The hash covers the facts, the indicators and the profiles in force: an update that
     // changes nothing the profile can see (our own assessment echoed back into the picture,
     // a new revision with the same reads) publishes nothing.
     uint64_t hash = risk::FactsHash(facts, s.indicators);
-    hash = risk::Fnv1a64(live_.profile->digest, hash);
-    if (shadow_.profile) hash = risk::Fnv1a64(shadow_.profile->digest, hash);
+    hash = risk::Fnv1a64(live.digest, hash);
+    if (shadow_) hash = risk::Fnv1a64(shadow_->profile()->digest, hash);
     if (s.assessed && hash == s.last_hash) {
       ++unchanged_;
       return;
@@ -332,10 +296,10 @@ class RiskRules : public kordon::Plugin {
     if (!lane.empty()) options.lane = lane.c_str();
     options.crossing_id = crossing.c_str();
 
-    const risk::Assessment a = risk::Assess(*live_.profile, facts, s.indicators, crossing, seed_);
+    const risk::Assessment a = risk::Assess(live, facts, s.indicators, crossing, seed_);
     ++assessed_;
     ++channel_counts_[static_cast<size_t>(a.channel)];
-    const json body = risk::AssessmentBody(a, *live_.profile, facts, crossing, lane);
+    const json body = risk::AssessmentBody(a, live, facts, crossing, lane);
     if (history_ && facts.at("carrier").index() == 3) {
       kordon::sqlite::DbStatus st =
           history_->Record(crossing, std::get<std::string>(facts.at("carrier")),
@@ -347,18 +311,19 @@ class RiskRules : public kordon::Plugin {
       host().Error("risk.assessment for " + crossing + " not published: " + st.ToString() +
                    " (" + std::to_string(publish_failures_) + " so far)");
     }
-    if (!shadow_.profile) return;
-    const risk::Facts shadow_facts = FactsFor(shadow_, s, crossing, picture);
+    if (!shadow_) return;
+    const risk::Profile& candidate = *shadow_->profile();
+    const risk::Facts shadow_facts = FactsFor(*shadow_, s, crossing, picture);
     const risk::Assessment sa =
-        risk::Assess(*shadow_.profile, shadow_facts, s.indicators, crossing, seed_);
-    json shadow_body = risk::AssessmentBody(sa, *shadow_.profile, shadow_facts, crossing, lane);
+        risk::Assess(candidate, shadow_facts, s.indicators, crossing, seed_);
+    json shadow_body = risk::AssessmentBody(sa, candidate, shadow_facts, crossing, lane);
     shadow_body["live_channel"] = risk::ChannelName(a.channel);
     options.schema = kAssessmentTopic;  // same body schema (sdk/schemas/risk.assessment.v1)
     if (!host().Publish(kShadowTopic, Dump(shadow_body), options).ok()) ++publish_failures_;
   }
 
-  Loaded live_;
-  Loaded shadow_;
+  std::unique_ptr<risk::ProfileFile> live_;
+  std::unique_ptr<risk::ProfileFile> shadow_;  // null without shadow_profile
   std::string history_path_;
   std::unique_ptr<risk::CarrierHistory> history_;
   uint64_t seed_ = 0;
