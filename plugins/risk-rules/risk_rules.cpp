@@ -291,7 +291,10 @@ class RiskRules : public kordon::Plugin {
     }
     s.assessed = true;
     s.last_hash = hash;
-    const std::string lane = s.lane.empty() ? host().lane() : s.lane;
+    // The envelope's lane, else the picture's (both are in the lane fact), else the instance's.
+    const risk::Value& lane_fact = facts.at("lane");
+    const std::string lane =
+        lane_fact.index() == 3 ? std::get<std::string>(lane_fact) : host().lane();
     kordon::PublishOptions options;
     if (!lane.empty()) options.lane = lane.c_str();
     options.crossing_id = crossing.c_str();
