@@ -191,6 +191,34 @@ nlohmann::json AssessmentBody(const Assessment& a, const Profile& profile, const
   };
 }
 
+std::optional<std::string> RateMonitor::Add(Channel c, const Profile& profile,
+                                            double tolerance) {
+  if (window_ == 0) return std::nullopt;
+  if (ring_.size() < window_) {
+    ring_.push_back(c);
+  } else {
+    --counts_[static_cast<size_t>(ring_[next_])];
+    ring_[next_] = c;
+    next_ = (next_ + 1) % window_;
+  }
+  ++counts_[static_cast<size_t>(c)];
+  ++since_report_;
+  if (ring_.size() < window_ || since_report_ < window_) return std::nullopt;
+  since_report_ = 0;
+  std::string report;
+  for (size_t i = 0; i < kChannelCount; ++i) {
+    if (!profile.expected[i]) continue;
+    const double share = static_cast<double>(counts_[i]) / static_cast<double>(window_);
+    if (std::fabs(share - *profile.expected[i]) <= tolerance) continue;
+    if (!report.empty()) report += "; ";
+    report += std::string(ChannelName(static_cast<Channel>(i))) + " " +
+              FormatValue(Value(share * 100)) + "% of the last " + std::to_string(window_) +
+              " decisions, expected " + FormatValue(Value(*profile.expected[i] * 100)) + "%";
+  }
+  if (report.empty()) return std::nullopt;
+  return report;
+}
+
 uint64_t FactsHash(const Facts& facts, const std::vector<Indicator>& indicators) {
   // A canonical serialisation: names in order, a type tag, values; separators that cannot
   // occur in the fields' lengths-prefixed form.

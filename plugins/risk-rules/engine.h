@@ -7,6 +7,7 @@
 #ifndef KORDON_PLUGINS_RISK_RULES_ENGINE_H_
 #define KORDON_PLUGINS_RISK_RULES_ENGINE_H_
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -77,6 +78,25 @@ std::optional<Value> ValueFromJson(const nlohmann::json& j);
 // The risk.assessment body (sdk/schemas/risk.assessment.v1.json).
 nlohmann::json AssessmentBody(const Assessment& a, const Profile& profile, const Facts& facts,
                               std::string_view crossing_id, std::string_view lane);
+
+// Observed channel shares over the last `window` decisions against a profile's expected
+// rates: the office's check that a profile selects about as much as planned.
+class RateMonitor {
+ public:
+  explicit RateMonitor(size_t window) : window_(window) {}
+  // Records a decision. When a full window has passed since the last report and a channel's
+  // observed share is more than `tolerance` (absolute, 0..1) away from its expected rate,
+  // returns a sentence saying so ("red 30% of the last 200 decisions, expected 8%; ...").
+  std::optional<std::string> Add(Channel c, const Profile& profile, double tolerance = 0.10);
+  size_t size() const { return ring_.size(); }
+
+ private:
+  size_t window_;
+  std::vector<Channel> ring_;
+  size_t next_ = 0;
+  size_t since_report_ = 0;
+  std::array<size_t, kChannelCount> counts_{};
+};
 
 // A hash of what an assessment depends on besides the profile: the facts and indicators.
 uint64_t FactsHash(const Facts& facts, const std::vector<Indicator>& indicators);

@@ -84,6 +84,9 @@ class RiskRules : public kordon::Plugin {
                                   std::to_string(reload_ms_));
     max_crossings_ =
         static_cast<size_t>(kordon::settings::IntInRange(h, "max_crossings", 10000, 1, 1000000));
+    rate_window_ =
+        static_cast<size_t>(kordon::settings::IntInRange(h, "rate_window", 200, 0, 100000));
+    rates_ = risk::RateMonitor(rate_window_);
     max_indicators_ =
         static_cast<size_t>(kordon::settings::IntInRange(h, "max_indicators", 32, 1, 1000));
     history_path_ = h.ConfigOr("history", "");
@@ -302,6 +305,8 @@ class RiskRules : public kordon::Plugin {
     const risk::Assessment a = risk::Assess(live, facts, s.indicators, crossing, seed_);
     ++assessed_;
     ++channel_counts_[static_cast<size_t>(a.channel)];
+    if (std::optional<std::string> drift = rates_.Add(a.channel, live))
+      host().Warn("channel rates off the profile's expectation: " + *drift);
     const json body = risk::AssessmentBody(a, live, facts, crossing, lane);
     if (history_ && facts.at("carrier").index() == 3) {
       kordon::sqlite::DbStatus st =
@@ -333,6 +338,8 @@ class RiskRules : public kordon::Plugin {
   int64_t reload_ms_ = 1000;
   size_t max_crossings_ = 10000;
   size_t max_indicators_ = 32;
+  size_t rate_window_ = 200;
+  risk::RateMonitor rates_{200};
   std::list<std::pair<std::string, CrossingState>> order_;  // most recently updated first
   std::unordered_map<std::string, std::list<std::pair<std::string, CrossingState>>::iterator>
       index_;

@@ -271,3 +271,33 @@ TEST_CASE("the facts hash changes with any fact or indicator and only then") {
 
 }  // namespace
 }  // namespace kordon::risk
+
+namespace kordon::risk {
+namespace {
+
+TEST_CASE("the rate monitor reports channel shares off the expected rates, once per window") {
+  auto p = ParseProfile("[profile]\nid = t\nversion = 1\n[rates]\nexpected_red = 10%\n"
+                        "expected_green = 90%\n", "t.ini", nullptr);
+  REQUIRE(p.ok());
+  RateMonitor m(10);
+  // 1 red in 10: as expected, nothing to say.
+  for (int i = 0; i < 10; ++i)
+    CHECK_FALSE(m.Add(i == 0 ? Channel::kRed : Channel::kGreen, *p.profile).has_value());
+  // The next window: 5 red in the last 10.
+  std::optional<std::string> report;
+  for (int i = 0; i < 10; ++i) {
+    auto r = m.Add(i < 5 ? Channel::kRed : Channel::kGreen, *p.profile);
+    if (r) {
+      CHECK(i == 9);  // once, at the end of the window
+      report = r;
+    }
+  }
+  REQUIRE(report.has_value());
+  CHECK(*report == "green 50% of the last 10 decisions, expected 90%; red 50% of the last 10 "
+                   "decisions, expected 10%");
+  RateMonitor off(0);
+  for (int i = 0; i < 100; ++i) CHECK_FALSE(off.Add(Channel::kRed, *p.profile).has_value());
+}
+
+}  // namespace
+}  // namespace kordon::risk
