@@ -89,19 +89,27 @@ std::string ContainerKey(std::string s) {
   return out;
 }
 
-// The matched manifests of a picture: "manifests" (db.manifest.match bodies, each with a
-// "manifest" object, or unmatched) or a single "manifest".
+// The matched manifests of a picture: "manifests" (crossing.updated: {status: found |
+// unmatched, manifest: the declaration or null, matched_by, ...}) or a single "manifest".
+// One declaration matched twice (by the plate and by a container) counts once: its number is
+// the declaration's "manifest" member.
 std::vector<const json*> Manifests(const json& picture) {
   std::vector<const json*> out;
+  std::set<std::string> numbers;
+  auto add = [&](const json* m) {
+    if (auto number = Str(*m, "manifest"); number && !numbers.insert(*number).second) return;
+    out.push_back(m);
+  };
   for (const json* m : Items(picture, "manifests")) {
+    if (Str(*m, "status") == std::optional<std::string>("unmatched")) continue;
     const json* inner = Field(*m, "manifest");
-    if (inner != nullptr && inner->is_object()) out.push_back(inner);
+    if (inner != nullptr && inner->is_object()) add(inner);
     else if (Field(*m, "declared_gross_kg") != nullptr || Field(*m, "goods") != nullptr)
-      out.push_back(m);  // a bare manifest
+      add(m);  // a bare declaration
   }
   if (const json* m = Field(picture, "manifest"); m != nullptr && m->is_object()) {
     const json* inner = Field(*m, "manifest");
-    out.push_back(inner != nullptr && inner->is_object() ? inner : m);
+    add(inner != nullptr && inner->is_object() ? inner : m);
   }
   return out;
 }
@@ -165,7 +173,8 @@ static std::string DecisionWord(const json& picture) {
 
 bool DecisionRefused(const json& picture) {
   const std::string w = DecisionWord(picture);
-  return w == "refused" || w == "denied" || w == "rejected";
+  return w == "refused_entry" || w == "goods_detained" || w == "refused" || w == "denied" ||
+         w == "rejected";
 }
 
 bool FactOptionsFromProfile(const Profile& profile, FactOptions* out, std::string* error) {
@@ -278,6 +287,9 @@ const FactCatalog& BuiltinCatalog() {
     add("watchlist_best_score", T::kNumber, "best watchlist hit score (0-1)");
     add("watchlist_kinds", T::kList, "kinds of the hit entries (person, document, vehicle)");
     add("xray_scans", T::kNumber, "X-ray scans of the crossing");
+    add("screening_errors", T::kNumber,
+        "reads that could not be screened or looked up (watchlist, manifest): not clean");
+    add("read_problems", T::kNumber, "reads the crossing could not use");
     add("is_cargo", T::kBool,
         "a lane of kind cargo, a container, a manifest or a weight of truck_min_kg or more");
     add("carrier_red_history", T::kNumber,
@@ -404,7 +416,11 @@ Facts FactsFromCrossing(const json& picture, std::string_view lane_in,
     std::set<std::string> codes, chapters, listed;
     double declared_sum = 0;
     bool all_declared = true;
+    // A declaration too large for the picture is {"truncated": true, "bytes": N}: what it
+    // lists is unknown, so nothing is concluded from it.
+    bool truncated = false;
     for (const json* mf : manifests) {
+      if (Bool(*mf, "truncated") == true) truncated = true;
       for (const json* g : Items(*mf, "goods")) {
         std::string hs = Str(*g, "hs_code").value_or("");
         hs.erase(std::remove_if(hs.begin(), hs.end(), [](char c) { return c == '.' || c == ' '; }),
@@ -423,16 +439,18 @@ Facts FactsFromCrossing(const json& picture, std::string_view lane_in,
       if (auto d = Num(*mf, "declared_gross_kg")) declared_sum += *d;
       else all_declared = false;
     }
-    f["hs_codes"] = Sorted(codes);
-    f["hs_chapters"] = Sorted(chapters);
-    if (all_declared) {
-      declared = declared_sum;
-      f["declared_gross_kg"] = declared_sum;
+    if (!truncated) {
+      f["hs_codes"] = Sorted(codes);
+      f["hs_chapters"] = Sorted(chapters);
+      if (all_declared) {
+        declared = declared_sum;
+        f["declared_gross_kg"] = declared_sum;
+      }
+      List missing;
+      for (const std::string& c : containers)
+        if (!listed.count(c)) missing.push_back(c);
+      f["containers_not_in_manifest"] = missing;
     }
-    List missing;
-    for (const std::string& c : containers)
-      if (!listed.count(c)) missing.push_back(c);
-    f["containers_not_in_manifest"] = missing;
   }
 
   // Weight against the declaration.
@@ -472,6 +490,10 @@ Facts FactsFromCrossing(const json& picture, std::string_view lane_in,
   std::vector<const json*> scans = Items(picture, "xray");
   if (scans.empty()) scans = Items(picture, "xray_scans");
   f["xray_scans"] = static_cast<double>(scans.size());
+  if (const json* e = Field(picture, "screening_errors"); e != nullptr && e->is_array())
+    f["screening_errors"] = static_cast<double>(e->size());
+  if (const json* e = Field(picture, "problems"); e != nullptr && e->is_array())
+    f["read_problems"] = static_cast<double>(e->size());
 
   const bool cargo_lane =
       f["lane_kind"].index() == 3 && std::get<std::string>(f["lane_kind"]) == "cargo";

@@ -166,3 +166,118 @@ TEST_CASE("nationality against plate country") {
 
 }  // namespace
 }  // namespace kordon::risk
+
+namespace kordon::risk {
+namespace {
+
+// A picture shaped as plugins/crossings publishes it (sdk/schemas/crossing.updated.v1.json on
+// main): the manifest matched twice (by the plate and by the container), an unmatched
+// lookup, weights as {stable, latest, cleared}, hits, a screening error, a refusal.
+const char kCrossingsPicture[] = R"({
+  "id": "lane-1-20261128T093000-7", "lane": "lane-1", "state": "closed", "current": false,
+  "late": false, "revision": 12, "inputs_revision": 9, "opened_us": 1795854600000000,
+  "opened": "2026-11-28T09:30:00Z", "updated_us": 1795854700000000,
+  "activity_us": 1795854700000000, "closed_us": 1795854800000000,
+  "closed": "2026-11-28T09:33:20Z", "close_reason": "decision", "close_detail": null,
+  "plate": "01KG123ABC",
+  "plates": [{"plate": "01KG123ABC", "raw": "01 KG 123 ABC", "country": "KG",
+              "confidence": 0.93, "low_confidence": false, "camera": "cam1",
+              "direction": "in", "camera_read_id": null, "read_id": "r1", "time_us": 1,
+              "reads": 2, "last_read_id": "r2"}],
+  "documents": [{"document_number": "AN9876543", "issuing_state": "KGZ",
+                 "document_code": "P", "format": "TD3", "valid": true,
+                 "primary_identifier": "TOKTOGULOV", "secondary_identifier": "NURLAN",
+                 "nationality": "KGZ", "birth_date": "1981-02-14", "sex": "M",
+                 "expiry_date": "2030-01-01", "checks": null, "repairs": null,
+                 "problems": null, "reader": "desk1", "first_read_id": "d1",
+                 "read_id": "d1", "time_us": 2, "reads": 1, "last_read_id": "d1"}],
+  "containers": [{"code": "MSCU1234565", "raw": "MSCU 123456 5", "valid": true,
+                  "check": null, "repaired_valid": null, "repair": null,
+                  "size_type": "42G1", "confidence": 0.9, "camera": "cc1",
+                  "position": "rear", "read_id": "c1", "time_us": 3, "reads": 1,
+                  "last_read_id": "c1"}],
+  "weights": {"stable": [{"kg": 37000, "tare_kg": 0, "net": false, "scale": "wb1",
+                          "vehicle_seq": 4, "read_id": "w1", "time_us": 4}],
+              "latest": {"kg": 37000, "tare_kg": 0, "net": false, "scale": "wb1",
+                         "vehicle_seq": 4, "read_id": "w1", "time_us": 4},
+              "cleared": null},
+  "xray": [],
+  "hits": [{"entry": {"list": "demo", "id": "V-001", "kind": "vehicle"}, "score": 1.0,
+            "matched": "plate", "explanation": "plate 01KG777AAA", "subject": null,
+            "source_id": "r1", "source_topic": "scanner.plate.read", "id": "h1",
+            "time_us": 5}],
+  "screening_errors": [{"reason": "watchlist unavailable"}],
+  "manifests": [
+    {"status": "found", "source_id": "r1", "source_topic": "scanner.plate.read",
+     "matched_by": "plate", "value": "01KG123ABC", "others": [], "id": "m1", "time_us": 6,
+     "manifest": {"manifest": "KG-2026-0042", "carrier": "Silk Road Logistics",
+                  "plates": ["01KG123ABC"], "plate_country": "KG",
+                  "containers": [{"code": "MSCU1234565", "size_type": "42G1"}],
+                  "consignor": "Urumqi Trading", "consignee": "Bishkek Imports",
+                  "origin": "CN", "destination": "KG",
+                  "goods": [{"hs_code": "8703.23", "description": "cars",
+                             "gross_kg": 20000}],
+                  "declared_gross_kg": 20000, "revision": 1}},
+    {"status": "found", "source_id": "c1", "source_topic": "scanner.container.read",
+     "matched_by": "container", "value": "MSCU1234565", "others": [], "id": "m2",
+     "time_us": 7,
+     "manifest": {"manifest": "KG-2026-0042", "carrier": "Silk Road Logistics",
+                  "containers": [{"code": "MSCU1234565", "size_type": "42G1"}],
+                  "goods": [{"hs_code": "8703.23"}], "declared_gross_kg": 20000}},
+    {"status": "unmatched", "source_id": "x", "source_topic": "scanner.plate.read",
+     "matched_by": "plate", "value": "ZZ", "manifest": null, "others": [], "id": "m3",
+     "time_us": 8}],
+  "problems": [], "risk": {"channel": "red"}, "risk_assessments": 3,
+  "facts": {"axles": {"value": 5, "source": "truck.lua", "time_us": 9}},
+  "notes": [], "hold": null,
+  "decision": {"decision": "refused_entry", "notes": "", "officer": "o1",
+               "source": "console", "id": "dec1", "time_us": 10},
+  "evidence": [], "evidence_total": 0, "dropped": {}
+})";
+
+TEST_CASE("a picture as plugins/crossings publishes it gives the expected facts") {
+  FactOptions o;
+  o.vehicle_tare_kg = 15000;
+  const Facts f = FactsFromCrossing(json::parse(kCrossingsPicture), "lane-1",
+                                    "lane-1-20261128T093000-7", 1795854700000000LL, o);
+  auto num = [&](const char* k) { return std::get<double>(f.at(k)); };
+  CHECK(std::get<std::string>(f.at("crossing_state")) == "closed");
+  CHECK(std::get<std::string>(f.at("decision")) == "refused_entry");
+  CHECK(DecisionRefused(json::parse(kCrossingsPicture)));
+  CHECK(std::get<bool>(f.at("manifest_missing")) == false);
+  CHECK(num("declared_gross_kg") == 20000);  // the declaration matched twice counts once
+  CHECK(num("weight_kg") == 37000);
+  CHECK(num("weight_discrepancy_pct") == 10);
+  CHECK(std::get<List>(f.at("containers_not_in_manifest")).empty());
+  CHECK(std::get<List>(f.at("hs_chapters")) == List{"87"});
+  CHECK(num("watchlist_hits") == 1);
+  CHECK(std::get<List>(f.at("watchlist_kinds")) == List{"vehicle"});
+  CHECK(num("screening_errors") == 1);
+  CHECK(num("read_problems") == 0);
+  CHECK(num("check_digit_failures") == 0);  // "checks": null
+  CHECK(num("repaired_reads") == 0);
+  CHECK(std::get<bool>(f.at("nationality_plate_mismatch")) == false);
+  CHECK(std::get<double>(f.at("fact.axles")) == 5);
+  CHECK(std::get<std::string>(f.at("carrier")) == "Silk Road Logistics");
+  // Our own assessment echoed back (risk, risk_assessments, revision) changes no fact.
+  json echoed = json::parse(kCrossingsPicture);
+  echoed["risk"] = {{"channel", "green"}};
+  echoed["risk_assessments"] = 4;
+  echoed["revision"] = 13;
+  CHECK(FactsHash(FactsFromCrossing(echoed, "lane-1", "lane-1-20261128T093000-7",
+                                    1795854700000000LL, o), {}) == FactsHash(f, {}));
+}
+
+TEST_CASE("a truncated declaration concludes nothing about containers or weight") {
+  json p = json::parse(kCrossingsPicture);
+  p["manifests"] = json::array({{{"status", "found"},
+                                 {"manifest", {{"truncated", true}, {"bytes", 40000}}}}});
+  const Facts f = FactsFromCrossing(p, "lane-1", "x", 1795854700000000LL, FactOptions());
+  CHECK(std::get<bool>(f.at("manifest_missing")) == false);
+  CHECK(IsNull(f.at("containers_not_in_manifest")));
+  CHECK(IsNull(f.at("declared_gross_kg")));
+  CHECK(IsNull(f.at("weight_discrepancy_pct")));
+}
+
+}  // namespace
+}  // namespace kordon::risk
