@@ -266,7 +266,8 @@ int Compare(int argc, char** argv) {
     }
   };
   for (const BusMessage& m : messages) {
-    if (m.topic == "crossing.updated") {
+    if (m.topic == "crossing.updated" || m.topic == "crossing.opened" ||
+        m.topic == "crossing.closed") {
       json picture = json::parse(m.body, nullptr, false);
       std::string id = m.envelope.crossing_id;
       if (id.empty() && picture.is_object() && picture.contains("id") && picture["id"].is_string())
@@ -354,7 +355,7 @@ int Compare(int argc, char** argv) {
   const risk::Profile& cand = *profiles[1]->profile;
   fmt::print("live:      {} version {} ({})\n", live.id, live.version, live.file);
   fmt::print("candidate: {} version {} ({})\n", cand.id, cand.version, cand.file);
-  fmt::print("replayed:  {} crossing.updated, {} risk.indicator, {} crossings from {}{}\n",
+  fmt::print("replayed:  {} crossing pictures, {} risk.indicator, {} crossings from {}{}\n",
              updates, indicators, assessed, path,
              bad ? fmt::format(" ({} unreadable messages skipped)", bad) : "");
   fmt::print("seed:      {} ({})\n\n", risk::Hex64(*seed), seed_from);

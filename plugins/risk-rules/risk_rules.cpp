@@ -1,7 +1,7 @@
-// risk_rules.cpp — the risk-rules plugin: assesses every crossing.updated against the live
-// risk profile (and a shadow candidate), publishes risk.assessment (risk.assessment.shadow)
-// when the crossing's facts change, folds risk.indicator messages from site procedures into
-// the crossing's assessment, and reloads the profile files when they change (a broken file
+// risk_rules.cpp — the risk-rules plugin: assesses every crossing picture (crossing.opened,
+// crossing.updated, crossing.closed) against the live risk profile (and a shadow candidate),
+// publishes risk.assessment (risk.assessment.shadow) when the crossing's facts change, folds
+// risk.indicator messages from site procedures into the crossing's assessment, and reloads the profile files when they change (a broken file
 // is reported and the previous profile stays). See README.md.
 //
 // Threading: everything (constructor, Start, Stop, OnMessage, the reload timer) runs on the
@@ -35,7 +35,11 @@ namespace {
 namespace risk = kordon::risk;
 using nlohmann::json;
 
+// plugins/crossings publishes the whole picture on all three; coalesced updates pending when a
+// crossing closes go out only as crossing.closed. The facts hash makes the repeats free.
 constexpr char kUpdatedTopic[] = "crossing.updated";
+constexpr char kOpenedTopic[] = "crossing.opened";
+constexpr char kClosedTopic[] = "crossing.closed";
 constexpr char kIndicatorTopic[] = "risk.indicator";
 constexpr char kReloadTopic[] = "risk.profile.reload";
 constexpr char kAssessmentTopic[] = "risk.assessment";
@@ -133,7 +137,7 @@ class RiskRules : public kordon::Plugin {
   }
 
   kordon::Status OnMessage(const kordon::Message& m) override {
-    if (m.topic() == kUpdatedTopic) {
+    if (m.topic() == kUpdatedTopic || m.topic() == kOpenedTopic || m.topic() == kClosedTopic) {
       OnUpdated(m);
     } else if (m.topic() == kIndicatorTopic) {
       OnIndicator(m);
@@ -364,4 +368,5 @@ KORDON_PLUGIN(RiskRules,
                .description = "Rule-based risk profiling of crossings (green/blue/yellow/red)",
                .publishes = {"risk.assessment", "risk.assessment.shadow", "risk.error",
                              "alert.raised"},
-               .subscribes = {"crossing.updated", "risk.indicator", "risk.profile.reload"}})
+               .subscribes = {"crossing.opened", "crossing.updated", "crossing.closed",
+                              "risk.indicator", "risk.profile.reload"}})

@@ -192,11 +192,24 @@ TEST_CASE("risk-rules assesses crossings, explains red, reloads its profile safe
   REQUIRE_MESSAGE(a.has_value(), site.Log());
   CHECK(Body(*a)["profile"]["version"] == "2026-11-28.3");
 
+  // A crossing whose last change comes only with crossing.closed (plugins/crossings sends a
+  // pending coalesced update that way) is assessed too.
+  o.lane = "lane-4";
+  o.crossing_id = "CR-R4";
+  json closed = WatchlistCar();
+  closed["id"] = "CR-R4";
+  closed["state"] = "closed";
+  REQUIRE(client->Publish("crossing.closed", closed.dump(), o).ok());
+  a = Assessment(*client, "CR-R4");
+  REQUIRE_MESSAGE(a.has_value(), site.Log());
+  CHECK(Body(*a)["channel"] == "red");
+  CHECK(Body(*a)["facts"]["crossing_state"] == "closed");
+
   client.reset();
   auto exit = site.StopWith(SIGTERM, 10s);
   CHECK_MESSAGE((exit && exit->ExitedWith(0)), site.Log());
-  // CR-R1, CR-R2 (twice: the indicator), CR-R3 twice; the identical update unchanged.
-  CHECK_MESSAGE(Contains(site.Log(), "assessed 5 ("), site.Log());
+  // CR-R1, CR-R2 (twice: the indicator), CR-R3 twice, CR-R4; the identical update unchanged.
+  CHECK_MESSAGE(Contains(site.Log(), "assessed 6 ("), site.Log());
   CHECK_MESSAGE(Contains(site.Log(), "unchanged 1, indicators 1, bad inputs 2, history errors 0, "
                                      "reloads 1, reload failures 1"),
                 site.Log());
