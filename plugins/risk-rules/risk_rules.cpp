@@ -1,8 +1,9 @@
 // risk_rules.cpp — the risk-rules plugin: assesses every crossing picture (crossing.opened,
 // crossing.updated, crossing.closed) against the live risk profile (and a shadow candidate),
 // publishes risk.assessment (risk.assessment.shadow) when the crossing's facts change, folds
-// risk.indicator messages from site procedures into the crossing's assessment, and reloads the profile files when they change (a broken file
-// is reported and the previous profile stays). See README.md.
+// risk.indicator messages from site procedures into the crossing's assessment, and reloads
+// the profile files when they change (a broken file is reported and the previous profile
+// stays). See README.md.
 //
 // Threading: everything (constructor, Start, Stop, OnMessage, the reload timer) runs on the
 // instance's thread, so nothing here is shared and nothing is locked.
