@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <exception>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -209,41 +210,51 @@ int Compare(int argc, char** argv) {
   if (!profiles[0] || !profiles[1]) return 2;
 
   const std::string path = vm["replay"].as<std::string>();
-  std::ifstream in(path);
-  if (!in) {
-    fmt::print(stderr, "kordon risk compare: {}: cannot be read\n", path);
-    return 3;
-  }
-  // First pass: the messages, in order (an export is in journal order).
-  std::vector<BusMessage> messages;
-  std::string line;
-  size_t line_no = 0;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    json j = json::parse(line, nullptr, false);
-    Result<BusMessage> m = j.is_object() ? BusMessage::FromJson(j)
-                                         : Result<BusMessage>(Status::InvalidArgument("not JSON"));
-    if (!m.ok()) {
-      fmt::print(stderr, "kordon risk compare: {}:{}: not a journal export line: {}\n", path,
-                 line_no, m.status().message());
+  // Streams the export (it may hold a day of a site's messages), calling fn per message in
+  // file order; 0, or 3 after printing what is wrong with which line.
+  auto for_each = [&path](const std::function<void(const BusMessage&)>& fn) -> int {
+    std::ifstream in(path);
+    if (!in) {
+      fmt::print(stderr, "kordon risk compare: {}: cannot be read\n", path);
       return 3;
     }
-    if (!seed && m->topic == "risk.assessment") {
-      // Replay with the seed the live site used, so random selections come out the same.
-      json body = json::parse(m->body, nullptr, false);
-      const json* s = body.is_object() && body.contains("random") && body["random"].is_object()
-                          ? &body["random"]
-                          : nullptr;
-      if (s != nullptr && s->contains("seed") && (*s)["seed"].is_string()) {
-        try {
-          seed = std::stoull((*s)["seed"].get<std::string>(), nullptr, 16);
-          seed_from = "the export's risk.assessment";
-        } catch (const std::exception&) {
-        }
+    std::string line;
+    size_t line_no = 0;
+    while (std::getline(in, line)) {
+      ++line_no;
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      json j = json::parse(line, nullptr, false);
+      Result<BusMessage> m = j.is_object()
+                                 ? BusMessage::FromJson(j)
+                                 : Result<BusMessage>(Status::InvalidArgument("not JSON"));
+      if (!m.ok()) {
+        fmt::print(stderr, "kordon risk compare: {}:{}: not a journal export line: {}\n", path,
+                   line_no, m.status().message());
+        return 3;
       }
+      fn(*m);
     }
-    messages.push_back(std::move(*m));
+    if (in.bad()) {
+      fmt::print(stderr, "kordon risk compare: {}: read error\n", path);
+      return 3;
+    }
+    return 0;
+  };
+  if (!seed) {
+    // Replay with the seed the live site used, so random selections come out the same.
+    const int scanned = for_each([&](const BusMessage& m) {
+      if (seed || m.topic != "risk.assessment") return;
+      json body = json::parse(m.body, nullptr, false);
+      if (!body.is_object() || !body.contains("random") || !body["random"].is_object()) return;
+      const json& r = body["random"];
+      if (!r.contains("seed") || !r["seed"].is_string()) return;
+      try {
+        seed = std::stoull(r["seed"].get<std::string>(), nullptr, 16);
+        seed_from = "the export's risk.assessment";
+      } catch (const std::exception&) {
+      }
+    });
+    if (scanned != 0) return scanned;
   }
   if (!seed) {
     seed = 0;
@@ -265,7 +276,7 @@ int Compare(int argc, char** argv) {
       for (const risk::Fired& f : a.fired) r.fired[k].push_back(f.criterion->id);
     }
   };
-  for (const BusMessage& m : messages) {
+  const int replayed = for_each([&](const BusMessage& m) {
     if (m.topic == "crossing.updated" || m.topic == "crossing.opened" ||
         m.topic == "crossing.closed") {
       json picture = json::parse(m.body, nullptr, false);
@@ -274,7 +285,7 @@ int Compare(int argc, char** argv) {
         id = picture["id"].get<std::string>();
       if (!picture.is_object() || id.empty()) {
         ++bad;
-        continue;
+        return;
       }
       ++updates;
       Replayed& r = crossings[id];
@@ -290,7 +301,7 @@ int Compare(int argc, char** argv) {
       if (id.empty()) id = m.envelope.crossing_id;
       if (!ind || id.empty()) {
         ++bad;
-        continue;
+        return;
       }
       ++indicators;
       if (ind->source.empty()) ind->source = m.envelope.source;
@@ -304,7 +315,8 @@ int Compare(int argc, char** argv) {
       if (!replaced) r.indicators.push_back(std::move(*ind));
       if (r.seen_update) assess(id, r);
     }
-  }
+  });
+  if (replayed != 0) return replayed;
 
   std::array<std::array<uint64_t, risk::kChannelCount>, 2> counts{};
   size_t assessed = 0;
