@@ -267,7 +267,8 @@ const FactCatalog& BuiltinCatalog() {
     add("repaired_reads", T::kNumber, "documents and containers read only after a repair");
     add("containers", T::kList, "container codes read");
     add("container_count", T::kNumber, "number of containers read");
-    add("manifest_missing", T::kBool, "no manifest matched the vehicle");
+    add("manifest_missing", T::kBool,
+        "a lookup found no manifest for the vehicle (null until the manifest plugin answered)");
     add("carrier", T::kString, "the manifest's carrier");
     add("consignor", T::kString, "the manifest's consignor");
     add("consignee", T::kString, "the manifest's consignee");
@@ -404,7 +405,15 @@ Facts FactsFromCrossing(const json& picture, std::string_view lane_in,
 
   // Manifests.
   const std::vector<const json*> manifests = Manifests(picture);
-  f["manifest_missing"] = manifests.empty();
+  // Missing only once a lookup said so: before the manifest plugin has answered for the
+  // plate, the fact is unknown (null), so that a truck is not flagged for the milliseconds
+  // between its plate read and the lookup's answer.
+  bool looked_up = false;
+  for (const json* m : Items(picture, "manifests"))
+    looked_up = looked_up || Str(*m, "status") == std::optional<std::string>("unmatched");
+  if (!manifests.empty()) f["manifest_missing"] = false;
+  else if (looked_up) f["manifest_missing"] = true;
+  else f["manifest_missing"] = std::monostate{};
   std::optional<double> declared;
   if (!manifests.empty()) {
     const json& m = *manifests.front();

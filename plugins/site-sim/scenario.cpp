@@ -55,7 +55,7 @@ const std::vector<std::string> kSizeTypes = {"22G1", "42G1", "45G1", "22R1", "45
 struct Goods {
   const char* hs;
   const char* text;
-  double min_kg, max_kg;  // gross, truck included
+  double min_kg, max_kg;  // on the weighbridge: truck (kTruckTareKg) and cargo
 };
 const std::vector<Goods> kGoods = {
     {"080810", "fresh apples", 24000, 38000},     {"520100", "raw cotton", 22000, 36000},
@@ -327,8 +327,9 @@ Vehicle Scenario::Next(VehicleKind kind) {
     v.manifest.destination = route.second;
     v.manifest.hs_code = goods.hs;
     v.manifest.goods = goods.text;
-    v.manifest.declared_gross_kg = std::round(Uniform(goods.min_kg, goods.max_kg) / 10) * 10;
-    double actual = v.manifest.declared_gross_kg * Uniform(0.985, 1.015);
+    v.manifest.declared_gross_kg =
+        std::round((Uniform(goods.min_kg, goods.max_kg) - kTruckTareKg) / 10) * 10;
+    double actual = v.manifest.declared_gross_kg * Uniform(0.985, 1.015);  // the cargo
     if (Chance(options_.weight_discrepancy_rate)) {
       const double factor = Uniform(0.08, 0.25) * (Chance(0.8) ? 1 : -1);
       actual = v.manifest.declared_gross_kg * (1 + factor);
@@ -337,7 +338,7 @@ Vehicle Scenario::Next(VehicleKind kind) {
                     factor * 100, v.manifest.declared_gross_kg);
       v.notes.push_back(note);
     }
-    v.gross_kg = std::round(actual / 10) * 10;  // a weighbridge shows 10 kg steps
+    v.gross_kg = std::round((kTruckTareKg + actual) / 10) * 10;  // a weighbridge: 10 kg steps
   }
   return v;
 }

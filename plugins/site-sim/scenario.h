@@ -50,8 +50,12 @@ struct Manifest {
   std::string destination;  // ISO 3166-1 alpha-2
   std::string hs_code;      // six digits
   std::string goods;
-  double declared_gross_kg = 0;
+  double declared_gross_kg = 0;  // the cargo's gross weight (goods and packing), truck excluded
 };
+
+// Every simulated truck (tractor and trailer, empty) weighs this much; the demo's risk profile
+// uses the same figure (`vehicle_tare_kg`) to compare the scale with the declaration.
+constexpr double kTruckTareKg = 15000;
 
 struct Vehicle {
   uint64_t seq = 0;  // 1, 2, ... in the order Next() made them
@@ -69,7 +73,7 @@ struct Vehicle {
   std::vector<Container> containers;  // trucks only, 0..2
   bool has_manifest = false;          // trucks only
   Manifest manifest;
-  double gross_kg = 0;  // what the weighbridge will show (trucks; cars are not weighed)
+  double gross_kg = 0;  // what the weighbridge will show: truck and cargo (cars: not weighed)
   std::vector<std::string> notes;  // what is odd about this vehicle, in words ("" when nothing)
 };
 

@@ -275,8 +275,8 @@ class Site {
     if (!v.passengers.empty()) line += " +" + std::to_string(v.passengers.size()) + " passengers";
     if (!containers.empty()) line += " containers " + Join(containers, ",");
     if (v.kind == VehicleKind::kTruck) {
-      char weight[64];
-      std::snprintf(weight, sizeof weight, " %.0f kg (declared %.0f kg)", v.gross_kg,
+      char weight[96];
+      std::snprintf(weight, sizeof weight, " %.0f kg on the scale (cargo declared %.0f kg)", v.gross_kg,
                     v.manifest.declared_gross_kg);
       line += weight;
     }

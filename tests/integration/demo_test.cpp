@@ -78,6 +78,9 @@ std::string DemoConfig(const TempDir& dir, const std::vector<int>& sim_ports) {
     } else if (line.rfind("import = config/", 0) == 0) {  // relative to the repository's root
       out += "import = " + SourcePath(line.substr(9)) + "\n";
       ++demo_files;
+    } else if (line.rfind("profile = config/", 0) == 0) {
+      out += "profile = " + SourcePath(line.substr(10)) + "\n";
+      ++demo_files;
     } else if (std::regex_match(line, m, link)) {
       const size_t offset = static_cast<size_t>(std::stoi(m[1]) - kDemoBasePort);
       REQUIRE_MESSAGE(offset < sim_ports.size(), "demo.ini links to a port the simulator lacks: " << line);
@@ -89,8 +92,8 @@ std::string DemoConfig(const TempDir& dir, const std::vector<int>& sim_ports) {
   }
   REQUIRE_MESSAGE(replaced == 3, "config/demo.ini no longer has [host], bus.ingress and bus.egress lines");
   // The spool, the journal, the watchlist and its import, the manifests and their followed
-  // file, the crossings.
-  CHECK(demo_files == 7);
+  // file, the crossings, the risk profile.
+  CHECK(demo_files == 8);
   CHECK(links == static_cast<int>(sim_ports.size()));  // every simulated device is wired
   return out;
 }
@@ -111,7 +114,7 @@ TEST_CASE("the demo site reads every simulated device of every lane") {
 
   HostProcess host(dir, DemoConfig(dir, ports), "demo.ini");
   REQUIRE_MESSAGE(host.WaitReady(10s, &why), why);
-  auto client = ConnectClient(host.ready(), {"scanner", "scale", "device", "db", "alert", "crossing"},
+  auto client = ConnectClient(host.ready(), {"scanner", "scale", "device", "db", "alert", "crossing", "risk"},
                               &why);
   REQUIRE_MESSAGE(client, why);
 
@@ -129,7 +132,10 @@ TEST_CASE("the demo site reads every simulated device of every lane") {
       {"crossing.closed", "lane-2"},       {"crossing.closed", "lane-3"},
       {"db.manifest.match", "lane-1"},     {"db.manifest.match", "lane-3"},
       {"truck crossing with its manifest", "lane-1"},
-      {"truck crossing with its manifest", "lane-3"}};
+      {"truck crossing with its manifest", "lane-3"},
+      // Every crossing is profiled: a channel, with its reasons when not green.
+      {"risk.assessment", "lane-1"},       {"risk.assessment", "lane-2"},
+      {"risk.assessment", "lane-3"}};
   const std::regex kNormalised("^[A-Z0-9]+$");
   std::map<std::string, std::string> device_state;  // instance -> last state
   std::vector<std::string> problems;
@@ -158,6 +164,19 @@ TEST_CASE("the demo site reads every simulated device of every lane") {
       problems.push_back("plate not normalised: " + m->body);
     if (m->topic == "scale.weight.stable" && !(body.value("kg", 0.0) > 5000))
       problems.push_back("a truck's stable weight under 5 t: " + m->body);
+    if (m->topic == "risk.error") {
+      problems.push_back(m->topic + ": " + m->body);
+      continue;
+    }
+    if (m->topic == "risk.assessment") {
+      const std::string channel = body.value("channel", "");
+      if (channel != "green" && channel != "blue" && channel != "yellow" && channel != "red")
+        problems.push_back("an assessment without a channel: " + m->body);
+      if (channel != "green" && body.value("reasons", nlohmann::json::array()).empty())
+        problems.push_back("a " + channel + " channel without reasons: " + m->body);
+      if (m->envelope.crossing_id.empty() || body.value("crossing_id", "") != m->envelope.crossing_id)
+        problems.push_back("an assessment without its crossing: " + m->body);
+    }
     if (m->topic.rfind("crossing.", 0) == 0) {
       if (m->envelope.crossing_id.empty() || body.value("id", "") != m->envelope.crossing_id)
         problems.push_back(m->topic + " without its crossing id in the envelope: " + m->body);

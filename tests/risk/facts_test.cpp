@@ -131,7 +131,10 @@ TEST_CASE("missing and ill-typed fields give null facts, never an exception") {
     CHECK(IsNull(f.at("origin")));
   }
   Facts f = FactsFromCrossing(json::parse("{}"), "lane-9", "CR-1", 0, FactOptions());
-  CHECK(std::get<bool>(f.at("manifest_missing")) == true);
+  CHECK(IsNull(f.at("manifest_missing")));  // no lookup answered yet: unknown
+  CHECK(std::get<bool>(FactsFromCrossing(json::parse(R"({"manifests": [{"status": "unmatched",
+      "matched_by": "plate", "value": "01KG123ABC", "manifest": null}]})"), "lane-9", "CR-1", 0,
+      FactOptions()).at("manifest_missing")) == true);
   CHECK(std::get<bool>(f.at("is_cargo")) == false);
   CHECK(IsNull(f.at("containers_not_in_manifest")));  // no manifest: unknown, not empty
   CHECK(IsNull(f.at("local_hour")));
