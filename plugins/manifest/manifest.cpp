@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "csv.h"
 #include "iso6346.h"
 #include "plate.h"
 #include "utf8.h"
@@ -236,107 +237,15 @@ bool FromJson(const json& j, Manifest* m, std::string* error) {
 
 // --- CSV -------------------------------------------------------------------------------------
 
-struct Record {
-  std::vector<std::string> fields;
-  size_t line = 0;
-};
+using Record = csv::Record;
 
-// RFC 4180: commas, LF or CRLF, quoted fields may hold commas, line breaks and "" (a quote).
-// A BOM is skipped, blank lines are skipped. A malformed record is an error on its line; the
-// reader goes on at the next line so that later errors are reported too.
+// The well-formed records; every malformed one (up to kMaxErrors) is an error in *r.
 void ReadRecords(std::string_view text, std::vector<Record>* out, ParseResult* r) {
-  auto fail = [&](size_t line, std::string why) {
-    ++r->error_count;
-    if (r->errors.size() < kMaxErrors) r->errors.push_back({line, std::move(why)});
-  };
-  size_t line = 1;
-  size_t i = text.substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0;
-  while (i < text.size()) {
-    Record rec;
-    rec.line = line;
-    std::string field;
-    bool at_field_start = true;
-    bool quoted = false;
-    std::string bad;
-    const size_t record_start = i;
-    for (;;) {
-      if (i >= text.size()) {
-        rec.fields.push_back(std::move(field));
-        break;
-      }
-      const char c = text[i];
-      if (i - record_start > kMaxLineBytes) {
-        bad = "the record is longer than " + std::to_string(kMaxLineBytes) + " bytes";
-        break;
-      }
-      if (c == '\0') {
-        bad = "a NUL byte";
-        break;
-      }
-      if (at_field_start && c == '"') {
-        ++i;
-        bool closed = false;
-        while (i < text.size()) {
-          if (text[i] == '"') {
-            if (i + 1 < text.size() && text[i + 1] == '"') {
-              field.push_back('"');
-              i += 2;
-              continue;
-            }
-            ++i;
-            closed = true;
-            break;
-          }
-          if (text[i] == '\n') ++line;
-          field.push_back(text[i++]);
-        }
-        if (!closed) {
-          fail(rec.line, "a quoted field is not closed before the end of the file");
-          return;
-        }
-        quoted = true;
-        at_field_start = false;
-        if (i < text.size() && text[i] != ',' && text[i] != '\n' &&
-            !(text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n')) {
-          bad = "text after the closing quote of field " + std::to_string(rec.fields.size() + 1);
-          break;
-        }
-        continue;
-      }
-      if (c == ',') {
-        rec.fields.push_back(std::move(field));
-        field.clear();
-        at_field_start = true;
-        quoted = false;
-        ++i;
-        continue;
-      }
-      if (c == '\n' || (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n')) {
-        i += c == '\r' ? 2 : 1;
-        ++line;
-        rec.fields.push_back(std::move(field));
-        break;
-      }
-      if (c == '"' && !quoted) {
-        bad = "a quote inside unquoted field " + std::to_string(rec.fields.size() + 1) +
-              " (quote the whole field)";
-        break;
-      }
-      field.push_back(c);
-      at_field_start = false;
-      ++i;
-    }
-    if (!bad.empty()) {
-      fail(line, bad);
-      // Resynchronise at the next line break.
-      const size_t nl = text.find('\n', i);
-      i = nl == std::string_view::npos ? text.size() : nl + 1;
-      ++line;
-      continue;
-    }
-    const bool blank = rec.fields.size() == 1 && Trim(rec.fields[0]).empty();
-    if (!blank) out->push_back(std::move(rec));
-  }
+  csv::Records read = csv::ReadRecords(text, {.max_record_bytes = kMaxLineBytes,
+                                              .max_errors = kMaxErrors});
+  for (csv::Error& e : read.errors) r->errors.push_back({e.line, std::move(e.reason)});
+  r->error_count += read.error_count;
+  *out = std::move(read.records);
 }
 
 // A decimal number: digits, at most one '.', nothing else (no sign, exponent or spaces inside).

@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "csv.h"
 #include "names.h"
 #include "plate.h"
 #include "utf8.h"
@@ -104,95 +105,16 @@ std::string SetColumn(Entry* e, const std::string& column, const std::string& va
 const char* const kCsvColumns[] = {"id",        "kind",  "names", "birth_dates", "nationalities",
                                    "documents", "plates", "vins", "reason"};
 
-// One CSV record: its fields and the line it starts on.
-struct Record {
-  std::vector<std::string> fields;
-  size_t line = 0;
-};
+using Record = csv::Record;
 
-// RFC 4180 records: fields separated by commas, records by LF or CRLF; a quoted field may
-// hold commas, line breaks and doubled quotes. Blank lines are skipped.
+// The records of the file; false with "line N: reason" at the first malformed one.
 bool ReadRecords(std::string_view text, std::vector<Record>* out, std::string* error) {
-  size_t line = 1;
-  size_t i = 0;
-  if (text.substr(0, 3) == "\xEF\xBB\xBF") i = 3;  // a byte order mark
-  while (i < text.size()) {
-    Record rec;
-    rec.line = line;
-    std::string field;
-    bool at_field_start = true;
-    bool quoted_field = false;
-    for (;;) {
-      if (i >= text.size()) {
-        rec.fields.push_back(std::move(field));
-        break;
-      }
-      const char c = text[i];
-      if (c == '\0') {
-        *error = "line " + std::to_string(line) + ": a NUL byte";
-        return false;
-      }
-      if (at_field_start && c == '"') {
-        const size_t start_line = line;
-        ++i;
-        for (;;) {
-          if (i >= text.size()) {
-            *error = "line " + std::to_string(start_line) +
-                     ": a quoted field is not closed before the end of the file";
-            return false;
-          }
-          if (text[i] == '"') {
-            if (i + 1 < text.size() && text[i + 1] == '"') {
-              field.push_back('"');
-              i += 2;
-              continue;
-            }
-            ++i;
-            break;
-          }
-          if (text[i] == '\n') ++line;
-          if (text[i] == '\0') {
-            *error = "line " + std::to_string(line) + ": a NUL byte";
-            return false;
-          }
-          field.push_back(text[i++]);
-        }
-        quoted_field = true;
-        at_field_start = false;
-        if (i < text.size() && text[i] != ',' && text[i] != '\n' &&
-            !(text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n')) {
-          *error = "line " + std::to_string(line) + ": text after the closing quote of field " +
-                   std::to_string(rec.fields.size() + 1);
-          return false;
-        }
-        continue;
-      }
-      if (c == ',') {
-        rec.fields.push_back(std::move(field));
-        field.clear();
-        at_field_start = true;
-        quoted_field = false;
-        ++i;
-        continue;
-      }
-      if (c == '\n' || (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n')) {
-        i += c == '\r' ? 2 : 1;
-        ++line;
-        rec.fields.push_back(std::move(field));
-        break;
-      }
-      if (c == '"' && !quoted_field) {
-        *error = "line " + std::to_string(line) + ": a quote inside unquoted field " +
-                 std::to_string(rec.fields.size() + 1) + " (quote the whole field)";
-        return false;
-      }
-      field.push_back(c);
-      at_field_start = false;
-      ++i;
-    }
-    const bool blank = rec.fields.size() == 1 && Trim(rec.fields[0]).empty();
-    if (!blank) out->push_back(std::move(rec));
+  csv::Records r = csv::ReadRecords(text);
+  if (!r.ok()) {
+    *error = "line " + std::to_string(r.errors.front().line) + ": " + r.errors.front().reason;
+    return false;
   }
+  *out = std::move(r.records);
   return true;
 }
 

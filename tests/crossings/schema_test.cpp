@@ -2,87 +2,22 @@
 // sdk/schemas: pictures of open, held, closed and late crossings (with every list filled)
 // against crossing.updated / opened / closed v1; accepted commands and decisions against
 // crossing.command v1 and officer.decision v1, and bodies those schemas refuse are refused by
-// the parsers too. A small validator for the keywords these schemas use: type, enum,
-// required, properties, additionalProperties, items, minimum, maximum, pattern.
-#include <fstream>
-#include <regex>
-#include <sstream>
+// the parsers too (tests/support/schema_check.h).
 #include <string>
 
 #include <doctest/doctest.h>
 
 #include "book.h"
 #include "command.h"
+#include "schema_check.h"
 
 namespace kordon::crossings {
 namespace {
 
-Json LoadSchema(const std::string& file) {
-  std::ifstream in(std::string(KORDON_SOURCE_DIR) + "/sdk/schemas/" + file);
-  REQUIRE_MESSAGE(in.good(), file);
-  std::stringstream text;
-  text << in.rdbuf();
-  return Json::parse(text.str());
-}
-
-bool HasType(const Json& v, const std::string& t) {
-  if (t == "string") return v.is_string();
-  if (t == "number") return v.is_number();
-  if (t == "integer") return v.is_number_integer();
-  if (t == "boolean") return v.is_boolean();
-  if (t == "object") return v.is_object();
-  if (t == "null") return v.is_null();
-  if (t == "array") return v.is_array();
-  return false;
-}
-
-void Validate(const Json& v, const Json& schema, const std::string& where, std::string* out) {
-  if (!schema.is_object()) return;
-  if (auto t = schema.find("type"); t != schema.end()) {
-    bool ok = false;
-    if (t->is_string()) ok = HasType(v, *t);
-    if (t->is_array())
-      for (const Json& one : *t) ok = ok || HasType(v, one);
-    if (!ok) *out += where + ": wrong type " + v.dump() + "\n";
-  }
-  if (auto e = schema.find("enum"); e != schema.end()) {
-    bool ok = false;
-    for (const Json& one : *e) ok = ok || one == v;
-    if (!ok) *out += where + ": not in enum: " + v.dump() + "\n";
-  }
-  if (v.is_number()) {
-    if (auto m = schema.find("minimum"); m != schema.end() && v.get<double>() < *m)
-      *out += where + ": below minimum\n";
-    if (auto m = schema.find("maximum"); m != schema.end() && v.get<double>() > *m)
-      *out += where + ": above maximum\n";
-  }
-  if (v.is_string())
-    if (auto p = schema.find("pattern"); p != schema.end())
-      if (!std::regex_search(v.get<std::string>(), std::regex(p->get<std::string>())))
-        *out += where + ": does not match " + p->get<std::string>() + "\n";
-  if (v.is_array())
-    if (auto items = schema.find("items"); items != schema.end())
-      for (size_t i = 0; i < v.size(); ++i)
-        Validate(v[i], *items, where + "[" + std::to_string(i) + "]", out);
-  if (!v.is_object()) return;
-  for (const Json& name : schema.value("required", Json::array()))
-    if (!v.contains(name.get<std::string>()))
-      *out += where + ": missing " + name.get<std::string>() + "\n";
-  const Json props = schema.value("properties", Json::object());
-  for (const auto& [key, value] : v.items()) {
-    if (props.contains(key)) {
-      Validate(value, props[key], where + "." + key, out);
-    } else if (auto extra = schema.find("additionalProperties"); extra != schema.end()) {
-      if (extra->is_boolean() && !extra->get<bool>()) *out += where + ": extra " + key + "\n";
-      else Validate(value, *extra, where + "." + key, out);
-    }
-  }
-}
+using kordon::testing::LoadSchema;
 
 std::string Problems(const Json& v, const Json& schema) {
-  std::string out;
-  Validate(v, schema, "$", &out);
-  return out;
+  return kordon::testing::SchemaProblems(v, schema);
 }
 
 int n = 0;

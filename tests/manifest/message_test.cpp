@@ -1,9 +1,6 @@
 // The manifest plugin's message side (plugins/manifest/manifest_message.h): lookup keys from
 // plate and container reads and from service requests, the choice among several manifests,
 // and the bodies against the required members of their schemas in sdk/schemas.
-#include <fstream>
-#include <functional>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -12,6 +9,7 @@
 
 #include "manifest.h"
 #include "manifest_message.h"
+#include "schema_check.h"
 
 namespace kordon::manifest {
 namespace {
@@ -40,26 +38,12 @@ StoredManifest Stored(const std::string& number, const std::string& lane,
   return s;
 }
 
-// Every member the schema requires is present, recursively into `properties` objects.
-// `pointer` selects a sub-schema (JSON pointer), "" the whole.
+// The body conforms to the schema (or the sub-schema `pointer` selects, a JSON pointer).
 void RequireSchemaMembers(const json& body, const std::string& schema_file,
                           const std::string& pointer = "") {
-  std::ifstream in(std::string(KORDON_SOURCE_DIR) + "/sdk/schemas/" + schema_file);
-  REQUIRE_MESSAGE(in.good(), schema_file);
-  std::stringstream text;
-  text << in.rdbuf();
-  const json schema = json::parse(text.str()).at(json::json_pointer(pointer));
-  std::function<void(const json&, const json&, const std::string&)> check =
-      [&](const json& value, const json& s, const std::string& where) {
-        if (!value.is_object()) return;
-        for (const json& name : s.value("required", json::array()))
-          CHECK_MESSAGE(value.contains(name.get<std::string>()),
-                        std::string(schema_file + ": " + where + "." + name.get<std::string>()));
-        const json properties = s.value("properties", json::object());
-        for (const auto& [key, sub] : properties.items())
-          if (value.contains(key)) check(value.at(key), sub, where + "." + key);
-      };
-  check(body, schema, "");
+  const json schema = kordon::testing::LoadSchema(schema_file).at(json::json_pointer(pointer));
+  const std::string problems = kordon::testing::SchemaProblems(body, schema);
+  CHECK_MESSAGE(problems.empty(), schema_file << pointer << ": " << body.dump() << "\n" << problems);
 }
 
 TEST_CASE("plate reads: normalised plate and country; bad bodies refused") {
