@@ -46,18 +46,12 @@ std::string Config(const TempDir& dir, const std::string& db, const std::string&
                        "path = " + db + "\nupdate_ms = 50\ntick_ms = 100\n" + extra);
 }
 
-// Runs `kordon crossings ARGS...`; returns stdout (and the exit code in *code).
+// Runs `kordon crossings ARGS...`; returns stdout and stderr (and the exit code in *code).
 std::string RunTool(const TempDir& dir, std::vector<std::string> args, int* code) {
-  args.insert(args.begin(), {ToolBinary(), "crossings"});
-  std::string why;
-  auto child = ChildProcess::Spawn(args, dir.File("tool.out"), dir.File("tool.err"), &why);
-  REQUIRE_MESSAGE(child, why);
-  auto exit = child->WaitFor(20s);
-  REQUIRE(exit.has_value());
-  *code = -1;
-  for (int c = 0; c < 8; ++c)
-    if (exit->ExitedWith(c)) *code = c;
-  return child->ReadStdout() + child->ReadStderr();
+  args.insert(args.begin(), "crossings");
+  std::string out, err;
+  *code = RunKordon(dir, args, &out, &err);
+  return out + err;
 }
 
 std::optional<host::BusMessage> Request(host::BusClient& client, const std::string& service,
@@ -262,20 +256,8 @@ TEST_CASE("open crossings survive a host restart; a locked file raises an alert,
   CHECK(Body(*updated)["plates"][0]["reads"] == 2);
 
   // Another process holds the write lock for 2 s.
-  const std::string script =
-      "import sqlite3, sys, time\n"
-      "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
-      "c.execute('BEGIN EXCLUSIVE')\n"
-      "print('locked', flush=True)\n"
-      "time.sleep(2.0)\n"
-      "c.execute('COMMIT')\n";
-  auto locker = ChildProcess::Spawn({"/usr/bin/python3", "-c", script, db}, dir.File("lock.out"),
-                                    dir.File("lock.err"), &why);
+  auto locker = LockSqliteFile(dir, db, 2.0, &why);
   REQUIRE_MESSAGE(locker, why);
-  const auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (!Contains(locker->ReadStdout(), "locked") && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(10ms);
-  REQUIRE_MESSAGE(Contains(locker->ReadStdout(), "locked"), locker->ReadStderr());
 
   // The next vehicle: the reloaded crossing closes, a new one opens; the bus goes on.
   REQUIRE(client->Publish("scanner.plate.read", PlateRead("CD 456", "CD456"), lane3).ok());

@@ -267,4 +267,37 @@ uint16_t StartListeningSimulator(const std::vector<std::string>& argv, const Tem
   return 0;
 }
 
+
+int RunKordon(const TempDir& dir, const std::vector<std::string>& args, std::string* out,
+              std::string* err) {
+  std::vector<std::string> argv = {ToolBinary()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const RunResult r = RunProgram(argv, dir.path(), std::chrono::seconds(20));
+  if (out != nullptr) *out = r.out;
+  if (err != nullptr) *err = r.err;
+  return r.status.exited && !r.timed_out ? r.status.code : -1;
+}
+
+std::unique_ptr<ChildProcess> LockSqliteFile(const TempDir& dir, const std::string& db,
+                                             double seconds, std::string* why) {
+  const std::string script =
+      "import sqlite3, sys, time\n"
+      "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+      "c.execute('BEGIN EXCLUSIVE')\n"
+      "print('locked', flush=True)\n"
+      "time.sleep(float(sys.argv[2]))\n"
+      "c.execute('COMMIT')\n";
+  auto locker = ChildProcess::Spawn({"/usr/bin/python3", "-c", script, db, std::to_string(seconds)},
+                                    dir.File("lock.out"), dir.File("lock.err"), why);
+  if (!locker) return nullptr;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!Contains(locker->ReadStdout(), "locked") && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (!Contains(locker->ReadStdout(), "locked")) {
+    *why = "the lock of " + db + " was not taken: " + locker->ReadStderr();
+    return nullptr;
+  }
+  return locker;
+}
+
 }  // namespace kordon::testing

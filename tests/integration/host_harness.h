@@ -173,6 +173,17 @@ std::vector<std::string> Lines(const std::string& text);
 
 bool Contains(const std::string& haystack, const std::string& needle);
 
+// Runs `kordon ARGS...` to completion (20 s at most): its exit code, -1 when it did not exit
+// by itself; its stdout and stderr when asked for.
+int RunKordon(const TempDir& dir, const std::vector<std::string>& args, std::string* out = nullptr,
+              std::string* err = nullptr);
+
+// Another process (python3's sqlite3) that takes the write lock of the SQLite file `db`
+// (BEGIN EXCLUSIVE), holds it for `seconds`, then commits and exits. Returns once the lock is
+// held; nullptr and *why when it could not be taken within 5 s.
+std::unique_ptr<ChildProcess> LockSqliteFile(const TempDir& dir, const std::string& db,
+                                             double seconds, std::string* why);
+
 // The 1-based number of the first line of `text` that contains `needle`, or 0.
 int LineOf(const std::string& text, const std::string& needle);
 

@@ -256,20 +256,8 @@ TEST_CASE("a locked journal file raises a critical alert; the rows arrive after 
   REQUIRE_MESSAGE(client, why);
 
   // Another process takes the write lock and holds it for 2 s.
-  const std::string script =
-      "import sqlite3, sys, time\n"
-      "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
-      "c.execute('BEGIN EXCLUSIVE')\n"
-      "print('locked', flush=True)\n"
-      "time.sleep(2.0)\n"
-      "c.execute('COMMIT')\n";
-  auto locker = ChildProcess::Spawn({"/usr/bin/python3", "-c", script, db}, dir.File("lock.out"),
-                                    dir.File("lock.err"), &why);
+  auto locker = LockSqliteFile(dir, db, 2.0, &why);
   REQUIRE_MESSAGE(locker, why);
-  const auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (!Contains(locker->ReadStdout(), "locked") && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(10ms);
-  REQUIRE_MESSAGE(Contains(locker->ReadStdout(), "locked"), locker->ReadStderr());
 
   std::vector<std::string> ids;
   for (int i = 0; i < 20; ++i) {

@@ -47,25 +47,6 @@ std::string Line(const std::string& number, const std::string& plate, double gro
              .dump();
 }
 
-int RunTool(const TempDir& dir, const std::vector<std::string>& args, std::string* out,
-            std::string* err) {
-  std::vector<std::string> argv = {ToolBinary()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  std::string why;
-  auto child = ChildProcess::Spawn(argv, dir.File("tool.out"), dir.File("tool.err"), &why);
-  if (!child) {
-    *err = why;
-    return -1;
-  }
-  auto exit = child->WaitFor(20s);
-  *out = ReadFileOrEmpty(dir.File("tool.out"));
-  *err = child->ReadStderr();
-  if (!exit) return -1;
-  for (int code = 0; code < 8; ++code)
-    if (exit->ExitedWith(code)) return code;
-  return -1;
-}
-
 std::optional<host::BusMessage> Ask(host::BusClient& client, const std::string& body,
                                     const std::string& reply_to) {
   ClientPublishOptions o;
@@ -218,15 +199,15 @@ TEST_CASE("manifest follows the pre-arrival file, matches reads, answers lookups
 
   // `kordon manifest import` of a bad file: exit 2, the line and the reason, nothing stored.
   std::string out, err;
-  CHECK(RunTool(dir, {"manifest", "import", SourcePath("tests/manifest/fixtures/bad.csv"),
+  CHECK(RunKordon(dir, {"manifest", "import", SourcePath("tests/manifest/fixtures/bad.csv"),
                       "--db", db},
                 &out, &err) == 2);
   CHECK_MESSAGE(Contains(err, "bad.csv: line 2: manifest KG-1: container 'MSCU1234565': wrong "
                               "check digit 5, expected 6"),
                 err);
   CHECK_MESSAGE(Contains(err, "bad.csv: line 6: manifest KG-4: carrier"), err);
-  CHECK(RunTool(dir, {"manifest", "lookup", "--db", db, "--manifest", "KG-4"}, &out, &err) == 4);
-  CHECK(RunTool(dir, {"manifest", "lookup", "--db", db, "--container", "CSQU3054383", "--json"},
+  CHECK(RunKordon(dir, {"manifest", "lookup", "--db", db, "--manifest", "KG-4"}, &out, &err) == 4);
+  CHECK(RunKordon(dir, {"manifest", "lookup", "--db", db, "--container", "CSQU3054383", "--json"},
                 &out, &err) == 0);
   CHECK_MESSAGE(Contains(out, "\"manifest\":\"KG-2026-000123\""), out);
 

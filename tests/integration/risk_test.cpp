@@ -229,37 +229,18 @@ TEST_CASE("risk-rules refuses to start on a broken profile, naming the line") {
 
 }  // TEST_SUITE
 
-// Runs `kordon ARGS...`; the exit code (-1: none) and stdout/stderr.
-int RunTool(const TempDir& dir, const std::vector<std::string>& args, std::string* out,
-            std::string* err) {
-  std::vector<std::string> argv = {ToolBinary()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  std::string why;
-  auto child = ChildProcess::Spawn(argv, dir.File("tool.out"), dir.File("tool.err"), &why);
-  if (!child) {
-    *err = why;
-    return -1;
-  }
-  auto exit = child->WaitFor(20s);
-  *out = ReadFileOrEmpty(dir.File("tool.out"));
-  *err = child->ReadStderr();
-  if (!exit) return -1;
-  for (int code = 0; code < 8; ++code)
-    if (exit->ExitedWith(code)) return code;
-  return -1;
-}
 
 TEST_SUITE("risk-cli") {
 
 TEST_CASE("kordon risk check validates a profile and lists its criteria") {
   TempDir dir;
   std::string out, err;
-  CHECK(RunTool(dir, {"risk", "check", SourcePath("config/risk-profile.ini")}, &out, &err) == 0);
+  CHECK(RunKordon(dir, {"risk", "check", SourcePath("config/risk-profile.ini")}, &out, &err) == 0);
   CHECK_MESSAGE(Contains(out, "profile demo-site version 2026-11-28.1"), out);
   CHECK_MESSAGE(Contains(out, "weight-over-manifest (line 39): weight 40, channel red"), out);
   WriteFile(dir.File("bad.ini"), "[profile]\nid = x\nversion = 1\n[channels]\nred = 10\n"
                                  "yellow = 20\n");
-  CHECK(RunTool(dir, {"risk", "check", dir.File("bad.ini")}, &out, &err) == 2);
+  CHECK(RunKordon(dir, {"risk", "check", dir.File("bad.ini")}, &out, &err) == 2);
   CHECK_MESSAGE(Contains(err, "bad.ini:5: the 'red' threshold must be above the 'yellow' "
                               "threshold"), err);
 }
@@ -277,7 +258,7 @@ TEST_CASE("kordon risk compare replays a recorded journal through two profiles")
   WriteFile(dir.File("candidate.ini"), candidate);
   const std::string journal = SourcePath("tests/risk/fixtures/journal-export.jsonl");
   std::string out, err;
-  REQUIRE(RunTool(dir, {"risk", "compare", "--live", SourcePath("config/risk-profile.ini"),
+  REQUIRE(RunKordon(dir, {"risk", "compare", "--live", SourcePath("config/risk-profile.ini"),
                         "--candidate", dir.File("candidate.ini"), "--replay", journal, "--json"},
                   &out, &err) == 0);
   json r = json::parse(out, nullptr, false);
@@ -313,7 +294,7 @@ TEST_CASE("kordon risk compare replays a recorded journal through two profiles")
   CHECK(r["changed"][0]["removed"] == json::array());
 
   // The text report says the same.
-  REQUIRE(RunTool(dir, {"risk", "compare", "--live", SourcePath("config/risk-profile.ini"),
+  REQUIRE(RunKordon(dir, {"risk", "compare", "--live", SourcePath("config/risk-profile.ini"),
                         "--candidate", dir.File("candidate.ini"), "--replay", journal},
                   &out, &err) == 0);
   CHECK_MESSAGE(Contains(out, "1 crossing(s) would change channel:"), out);
@@ -322,12 +303,12 @@ TEST_CASE("kordon risk compare replays a recorded journal through two profiles")
 
   // A malformed line names its line; a broken candidate names its line.
   WriteFile(dir.File("bad.jsonl"), ReadFileOrEmpty(journal) + "{not json\n");
-  CHECK(RunTool(dir, {"risk", "compare", "--live", SourcePath("config/risk-profile.ini"),
+  CHECK(RunKordon(dir, {"risk", "compare", "--live", SourcePath("config/risk-profile.ini"),
                       "--candidate", dir.File("candidate.ini"), "--replay", dir.File("bad.jsonl")},
                 &out, &err) == 3);
   CHECK_MESSAGE(Contains(err, "bad.jsonl:"), err);
   WriteFile(dir.File("broken.ini"), "[profile]\nid = x\n");
-  CHECK(RunTool(dir, {"risk", "compare", "--live", SourcePath("config/risk-profile.ini"),
+  CHECK(RunKordon(dir, {"risk", "compare", "--live", SourcePath("config/risk-profile.ini"),
                       "--candidate", dir.File("broken.ini"), "--replay", journal},
                 &out, &err) == 2);
   CHECK_MESSAGE(Contains(err, "broken.ini:1: [profile] needs 'version'"), err);

@@ -44,19 +44,7 @@ const char kCleanTraveller[] = R"({"format": "TD3", "valid": true, "document_cod
 // Runs `kordon watchlist import DB FILE --list LIST`; returns the exit code (-1: no exit).
 int RunImport(const TempDir& dir, const std::string& db, const std::string& file,
               const std::string& list, std::string* err) {
-  std::string why;
-  auto child = ChildProcess::Spawn({ToolBinary(), "watchlist", "import", db, file, "--list", list},
-                                   dir.File("import.out"), dir.File("import.err"), &why);
-  if (!child) {
-    *err = why;
-    return -1;
-  }
-  auto exit = child->WaitFor(20s);
-  *err = child->ReadStderr();
-  if (!exit) return -1;
-  for (int code = 0; code < 8; ++code)
-    if (exit->ExitedWith(code)) return code;
-  return -1;
+  return RunKordon(dir, {"watchlist", "import", db, file, "--list", list}, nullptr, err);
 }
 
 // A db.watchlist.check request; the reply (or nullopt).
