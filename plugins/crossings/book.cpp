@@ -39,6 +39,20 @@ std::string ScaleKey(const Json& body) {
   return "scale:" + StrOf(body, "scale") + "#" + std::to_string(seq->get<int64_t>());
 }
 
+// Whether two plates differ by at most one substitution, insertion or deletion (bytes: the
+// normalised plates the readers publish are upper-case ASCII with Cyrillic letters kept, and
+// a slip inside a UTF-8 letter then counts as at most two bytes, which is rejected).
+bool OneEditApart(const std::string& a, const std::string& b) {
+  if (a == b) return true;
+  const std::string& s = a.size() <= b.size() ? a : b;  // the shorter
+  const std::string& l = a.size() <= b.size() ? b : a;
+  if (l.size() - s.size() > 1) return false;
+  size_t i = 0;
+  while (i < s.size() && s[i] == l[i]) ++i;
+  if (s.size() == l.size()) return s.compare(i + 1, std::string::npos, l, i + 1) == 0;
+  return s.compare(i, std::string::npos, l, i + 1) == 0;
+}
+
 // The inbound plate of a plate read, normalised; "" when it has none.
 std::string PlateOf(const Json& body) {
   std::string p = StrOf(body, "plate");
@@ -266,8 +280,11 @@ Outcome Book::OnMessage(const Meta& meta, std::string_view body_text, int64_t no
       const bool plate_read = meta.topic == "scanner.plate.read";
       const bool outbound = plate_read && StrOf(body, "direction") == "out";
       const std::string plate = plate_read ? PlateOf(body) : "";
+      const bool reread = c != nullptr && options_.reread_window_us > 0 &&
+                          now_us - c->opened_us <= options_.reread_window_us &&
+                          OneEditApart(c->plate, plate);
       if (c != nullptr && plate_read && !outbound && !plate.empty() && !c->plate.empty() &&
-          c->plate != plate) {
+          c->plate != plate && !reread) {
         // The next vehicle. A held crossing is parked (stays open, leaves the lane).
         if (c->state == State::kHeld) {
           c->current = false;

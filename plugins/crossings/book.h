@@ -27,6 +27,10 @@ namespace kordon::crossings {
 struct BookOptions {
   int64_t idle_timeout_us = 300'000'000;  // no attachment for this long closes it
   int64_t max_open_us = 0;                // > 0: open for this long closes it
+  // A plate one character away from the crossing's plate (one substitution, insertion or
+  // deletion: an OCR slip), read within this long of the opening, is the same vehicle read
+  // again, not the next one. 0: every different plate is the next vehicle.
+  int64_t reread_window_us = 10'000'000;
   std::set<std::string> lanes;            // empty: every lane
   Limits limits;
   size_t recent_reads = 8192;  // read id -> crossing, for hits that name their read

@@ -79,6 +79,7 @@ class CrossingsPlugin : public kordon::Plugin {
     }
     options_.idle_timeout_us = st::IntInRange(h, "idle_timeout_s", 300, 1, 86400) * 1'000'000;
     options_.max_open_us = st::IntInRange(h, "max_open_s", 0, 0, 7 * 86400) * 1'000'000;
+    options_.reread_window_us = st::IntInRange(h, "reread_s", 10, 0, 600) * 1'000'000;
     options_.limits.list = static_cast<size_t>(st::IntInRange(h, "max_items", 50, 1, 1000));
     options_.limits.evidence =
         static_cast<size_t>(st::IntInRange(h, "max_evidence", 1000, 10, 100000));

@@ -122,6 +122,33 @@ TEST_CASE("a different plate is the next vehicle; an outbound plate opens nothin
   CHECK(book.stats().closed_by.at("next_vehicle") == 1);
 }
 
+TEST_CASE("a plate one OCR slip away, read soon after, is the same vehicle read again") {
+  Book book({});
+  Outcome o = book.OnMessage(M("scanner.plate.read", "lane-1"), Plate("01KG123ABC"), kT0);
+  const std::string first = o.events[0].crossing_id;
+  for (const char* slip : {"01KG123A8C", "01KG123ABCC", "01KG13ABC", "01KG123ABC"}) {
+    CAPTURE(slip);
+    o = book.OnMessage(M("scanner.plate.read", "lane-1"), Plate(slip), kT0 + 2 * kSecond);
+    for (const Event& e : o.events) CHECK(e.kind != Event::Kind::kClosed);
+    CHECK(book.Current("lane-1")->id == first);
+  }
+  // Two slips away: another vehicle.
+  o = book.OnMessage(M("scanner.plate.read", "lane-1"), Plate("01KG128A8C"), kT0 + 3 * kSecond);
+  CHECK(book.Find(first)->close_reason == "next_vehicle");
+  // One slip away but long after the opening: the next vehicle too (a fleet's plates).
+  const std::string second = book.Current("lane-1")->id;
+  o = book.OnMessage(M("scanner.plate.read", "lane-1"), Plate("01KG128A8D"), kT0 + 60 * kSecond);
+  CHECK(book.Find(second)->close_reason == "next_vehicle");
+  // Off: every different plate is the next vehicle.
+  BookOptions strict;
+  strict.reread_window_us = 0;
+  Book exact(strict);
+  o = exact.OnMessage(M("scanner.plate.read", "lane-1"), Plate("01KG123ABC"), kT0);
+  const std::string id = o.events[0].crossing_id;
+  exact.OnMessage(M("scanner.plate.read", "lane-1"), Plate("01KG123A8C"), kT0 + kSecond);
+  CHECK(exact.Find(id)->close_reason == "next_vehicle");
+}
+
 TEST_CASE("a hit goes to the crossing of the read it names, also after that one closed") {
   Book book({});
   Outcome o = book.OnMessage(M("scanner.plate.read", "lane-1"), Plate("AAA111"), kT0);
