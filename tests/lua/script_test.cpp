@@ -36,6 +36,38 @@ TEST_CASE("a handler gets the message; an error is reported with its line and th
   CHECK(env.published[0].lane == "3");
 }
 
+// An environment that delivers re-entrantly: a publish comes straight back as a message.
+class EchoEnvironment : public FakeEnvironment {
+ public:
+  void Publish(const std::string& topic, const json& body, const std::string& lane,
+               const std::string& crossing_id) override {
+    FakeEnvironment::Publish(topic, body, lane, crossing_id);
+    if (topic != "ping") return;
+    const std::string text = body.dump();
+    Message m;
+    m.topic = "pong";
+    m.body_text = text;  // a view that dies with this call: the engine must copy it
+    script->Dispatch(m);
+  }
+};
+
+TEST_CASE("a message delivered from inside a publish is queued until the activation ends") {
+  EchoEnvironment env;
+  REQUIRE(env.Load("local order = {}\n"
+                   "kordon.on('start', function()\n"
+                   "  kordon.publish('ping', {n = 1})\n"
+                   "  order[#order + 1] = 'after ping'\n"
+                   "end)\n"
+                   "kordon.on('pong', function(m)\n"
+                   "  order[#order + 1] = 'pong ' .. m.body.n\n"
+                   "  kordon.publish('order', {order = order})\n"
+                   "end)"));
+  env.Send("start", json::object());
+  REQUIRE(env.published.size() == 2);
+  CHECK(env.published[1].body["order"] == json::array({"after ping", "pong 1"}));
+  CHECK(env.errors.empty());
+}
+
 TEST_CASE("kordon.wait returns the matching message, or nil on timeout") {
   FakeEnvironment env;
   REQUIRE(env.Load("kordon.on('crossing.opened', function(m)\n"

@@ -35,8 +35,31 @@ TEST_CASE("JSON -> Lua -> JSON keeps the document") {
     REQUIRE(env.published.size() == 1);
     CHECK(env.published[0].body == doc);
     CHECK(env.published[0].body.dump() == doc.dump());  // integers stay integers
+    // The same as body text, straight into Lua (simdjson).
+    env.published.clear();
+    Message m;
+    m.topic = "t";
+    m.body_text = text;
+    env.script->Dispatch(m);
+    REQUIRE(env.published.size() == 1);
+    CHECK(env.published[0].body.dump() == doc.dump());
   }
   CHECK(env.errors.empty());
+}
+
+TEST_CASE("body text that is not JSON or not UTF-8 is reported and the handler not run") {
+  FakeEnvironment env;
+  REQUIRE(env.Load("kordon.on('t', function(m) kordon.publish('out', m.body) end)"));
+  for (const char* text : {"{\"a\":", "{\"s\":\"\xff\"}", "nul"}) {
+    Message m;
+    m.topic = "t";
+    m.body_text = text;
+    env.script->Dispatch(m);
+  }
+  CHECK(env.published.empty());
+  REQUIRE(env.errors.size() == 3);
+  for (const auto& e : env.errors)
+    CHECK(e.message.find("the body is not valid JSON") != std::string::npos);
 }
 
 TEST_CASE("JSON -> Lua: types as a script sees them") {

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <exception>
 #include <stdexcept>
+#include <memory>
 #include <utility>
 
 #include "prelude.lua.h"
@@ -306,7 +307,8 @@ void Script::PushMessage(const Message& m) {
     lua_pushlstring(L_, m.crossing_id.data(), m.crossing_id.size());
     lua_setfield(L_, -2, "crossing_id");
   }
-  PushJson(L_, m.body);
+  if (m.body_text.empty()) PushJson(L_, m.body);
+  else PushJsonText(L_, m.body_text);
   lua_setfield(L_, -2, "body");
 }
 
@@ -363,7 +365,10 @@ bool Script::Matches(const Wait& wait, int message_idx) {
 
 void Script::Dispatch(const Message& message) {
   if (running_) {
-    deferred_.push_back([this, message] { Dispatch(message); });
+    // The copy owns the body text: the caller's view may not outlive this call.
+    auto copy = std::make_shared<std::pair<Message, std::string>>(message, message.body_text);
+    copy->first.body_text = copy->second;
+    deferred_.push_back([this, copy] { Dispatch(copy->first); });
     return;
   }
   Protected([&] {
@@ -798,6 +803,8 @@ std::unique_ptr<Script> Script::Load(std::string_view text, std::string name, En
   lua_atpanic(s->L_, Panic);
   *static_cast<Script**>(lua_getextraspace(s->L_)) = s.get();
   lua_setwarnf(s->L_, &Script::Warn, s.get());
+  // Messages make short-lived tables: the generational collector frees them cheaply.
+  lua_gc(s->L_, LUA_GCGEN, 0, 0);
   s->Protected([&] { Api::Open(s->L_); });
   if (!failure.message.empty()) return fail("");
 

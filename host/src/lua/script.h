@@ -49,6 +49,9 @@ struct Message {
   std::string lane;
   std::string crossing_id;
   nlohmann::json body = nlohmann::json::object();
+  // When not empty, the body as JSON text, used instead of body: it goes straight into Lua
+  // (simdjson) without a nlohmann tree, the fast path for bodies read off the bus.
+  std::string_view body_text;
 };
 
 class Script {

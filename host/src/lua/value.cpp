@@ -6,6 +6,8 @@
 #include <limits>
 #include <vector>
 
+#include <simdjson.h>
+
 namespace kordon::lua {
 namespace {
 
@@ -65,6 +67,47 @@ void Push(lua_State* L, const nlohmann::json& j, int depth) {
       return;
     }
     default: luaL_error(L, "binary JSON values are not supported"); return;
+  }
+}
+
+void PushDom(lua_State* L, simdjson::dom::element e, int depth) {
+  if (depth > kMaxDepth) luaL_error(L, "JSON nested deeper than %d levels", kMaxDepth);
+  luaL_checkstack(L, 3, "JSON nested too deep");
+  switch (e.type()) {
+    case simdjson::dom::element_type::NULL_VALUE: PushNull(L); return;
+    case simdjson::dom::element_type::BOOL: lua_pushboolean(L, e.get_bool().value_unsafe()); return;
+    case simdjson::dom::element_type::INT64: lua_pushinteger(L, e.get_int64().value_unsafe()); return;
+    case simdjson::dom::element_type::UINT64:  // above INT64_MAX: a float, as in Push
+      lua_pushnumber(L, static_cast<lua_Number>(e.get_uint64().value_unsafe()));
+      return;
+    case simdjson::dom::element_type::DOUBLE: lua_pushnumber(L, e.get_double().value_unsafe()); return;
+    case simdjson::dom::element_type::STRING: {
+      const std::string_view s = e.get_string().value_unsafe();
+      lua_pushlstring(L, s.data(), s.size());
+      return;
+    }
+    case simdjson::dom::element_type::ARRAY: {
+      const simdjson::dom::array a = e.get_array().value_unsafe();
+      lua_createtable(L, static_cast<int>(std::min<size_t>(a.size(), 1u << 20)), 0);
+      lua_Integer i = 0;
+      for (simdjson::dom::element item : a) {
+        PushDom(L, item, depth + 1);
+        lua_rawseti(L, -2, ++i);
+      }
+      PushArrayMeta(L);
+      lua_setmetatable(L, -2);
+      return;
+    }
+    case simdjson::dom::element_type::OBJECT: {
+      const simdjson::dom::object o = e.get_object().value_unsafe();
+      lua_createtable(L, 0, static_cast<int>(std::min<size_t>(o.size(), 1u << 20)));
+      for (simdjson::dom::key_value_pair kv : o) {
+        lua_pushlstring(L, kv.key.data(), kv.key.size());
+        PushDom(L, kv.value, depth + 1);
+        lua_rawset(L, -3);
+      }
+      return;
+    }
   }
 }
 
@@ -232,6 +275,15 @@ bool IsNull(lua_State* L, int idx) {
 void PushArrayMeta(lua_State* L) { lua_rawgetp(L, LUA_REGISTRYINDEX, &kArrayMetaKey); }
 
 void PushJson(lua_State* L, const nlohmann::json& value) { Push(L, value, 0); }
+
+void PushJsonText(lua_State* L, std::string_view text) {
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  const simdjson::error_code error = parser.parse(text.data(), text.size()).get(root);
+  if (error != simdjson::SUCCESS)
+    luaL_error(L, "the body is not valid JSON: %s", simdjson::error_message(error));
+  PushDom(L, root, 0);
+}
 
 std::optional<nlohmann::json> ToJson(lua_State* L, int idx, std::string_view path,
                                      std::string* error) {

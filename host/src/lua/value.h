@@ -38,6 +38,11 @@ void PushArrayMeta(lua_State* L);
 // REQUIRES a protected call.
 void PushJson(lua_State* L, const nlohmann::json& value);
 
+// Parses text (simdjson: grammar and UTF-8 checked in one pass) and pushes it like PushJson,
+// without building a nlohmann tree. Raises a Lua error naming the parse failure: REQUIRES a
+// protected call.
+void PushJsonText(lua_State* L, std::string_view text);
+
 // Converts the Lua value at idx. On failure returns nullopt and sets *error to
 // "<path>: <reason>". Never raises a Lua error (uses only non-raising API calls).
 std::optional<nlohmann::json> ToJson(lua_State* L, int idx, std::string_view path,
