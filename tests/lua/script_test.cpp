@@ -3,6 +3,8 @@
 // hot reload and CheckScript.
 #include <doctest/doctest.h>
 
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "fake_environment.h"
@@ -297,6 +299,47 @@ TEST_CASE("CheckScript: syntax errors with lines and unknown kordon names") {
   CHECK(p[0] == "a.lua:4: unknown kordon.publsh");
   CHECK(p[1] == "a.lua:5: unknown kordon.log.debug");
   CHECK(CheckScript(std::string("\x1bLua", 4), "a.lua").size() == 1);
+}
+
+}  // namespace
+}  // namespace kordon::lua
+
+namespace kordon::lua {
+namespace {
+
+// The example of scripts/README.md loads, passes the check and does what it says.
+TEST_CASE("the scripts/README.md example works") {
+  std::ifstream in(std::string(KORDON_SOURCE_DIR) + "/scripts/README.md");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string readme = ss.str();
+  const size_t begin = readme.find("```lua\n");
+  REQUIRE(begin != std::string::npos);
+  const size_t end = readme.find("```", begin + 7);
+  const std::string text = readme.substr(begin + 7, end - begin - 7);
+  CHECK(CheckScript(text, "example.lua").empty());
+  FakeEnvironment env;
+  REQUIRE(env.Load(text));
+  Message open;
+  open.topic = "crossing.opened";
+  open.lane = "3";
+  open.crossing_id = "c7";
+  env.script->Dispatch(open);
+  env.Send("weighbridge.weight", {{"kg", 41000}, {"stable", true}}, "3");
+  REQUIRE(env.requests.size() == 1);
+  CHECK(env.requests.begin()->second.body ==
+        json{{"action", "fact"}, {"crossing_id", "c7"}, {"key", "weight.kg"}, {"value", 41000}});
+  const json ok = {{"ok", true}};
+  env.script->OnReply(env.requests.begin()->first, &ok, "");
+  REQUIRE(env.published.size() == 1);
+  CHECK(env.published[0].topic == "risk.indicator");
+  CHECK(env.published[0].body["text"] == "41000 kg over 40000 kg");
+  // No weight within 90 s: the officer is asked.
+  env.script->Dispatch(open);
+  env.Advance(90'000);
+  REQUIRE(env.published.size() == 2);
+  CHECK(env.published[1].topic == "console.prompt");
+  CHECK(env.errors.empty());
 }
 
 }  // namespace
