@@ -95,7 +95,8 @@ TEST_CASE("pcall cannot swallow the kill") {
   SUBCASE("xpcall with a handler that loops, and coroutines") {
     REQUIRE(env.Load("kordon.on('t', function()\n"
                      "  while true do\n"
-                     "    xpcall(function() while true do end end, function() while true do end end)\n"
+                     "    xpcall(function() while true do end end,\n"
+                     "           function() while true do end end)\n"
                      "    coroutine.resume(coroutine.create(function() while true do end end))\n"
                      "  end\n"
                      "end)",
@@ -112,7 +113,8 @@ TEST_CASE("a looping xpcall handler and a looping __gc cannot escape the budget"
   Limits limits;
   limits.instructions = 100'000;
   REQUIRE(env.Load("kordon.on('t', function()\n"
-                   "  local ok, v = xpcall(function() error('x') end, function(e) return e .. '!' end)\n"
+                   "  local ok, v = xpcall(function() error('x') end,\n"
+                   "                       function(e) return e .. '!' end)\n"
                    "  kordon.publish('out', {ok = ok, v = v})\n"
                    "  setmetatable({}, {__gc = function() while true do end end})\n"
                    "end)",
@@ -122,7 +124,7 @@ TEST_CASE("a looping xpcall handler and a looping __gc cannot escape the budget"
   CHECK(env.published[0].body == nlohmann::json{{"ok", false}, {"v", "test.lua:2: x!"}});
   REQUIRE(env.errors.size() == 1);
   CHECK(env.errors[0].message ==
-        "test.lua:4: __gc metamethods are not allowed in a site procedure");
+        "test.lua:5: __gc metamethods are not allowed in a site procedure");
 }
 
 TEST_CASE("a load that never ends is refused") {

@@ -76,11 +76,15 @@ void PushDom(lua_State* L, simdjson::dom::element e, int depth) {
   switch (e.type()) {
     case simdjson::dom::element_type::NULL_VALUE: PushNull(L); return;
     case simdjson::dom::element_type::BOOL: lua_pushboolean(L, e.get_bool().value_unsafe()); return;
-    case simdjson::dom::element_type::INT64: lua_pushinteger(L, e.get_int64().value_unsafe()); return;
+    case simdjson::dom::element_type::INT64:
+      lua_pushinteger(L, e.get_int64().value_unsafe());
+      return;
     case simdjson::dom::element_type::UINT64:  // above INT64_MAX: a float, as in Push
       lua_pushnumber(L, static_cast<lua_Number>(e.get_uint64().value_unsafe()));
       return;
-    case simdjson::dom::element_type::DOUBLE: lua_pushnumber(L, e.get_double().value_unsafe()); return;
+    case simdjson::dom::element_type::DOUBLE:
+      lua_pushnumber(L, e.get_double().value_unsafe());
+      return;
     case simdjson::dom::element_type::STRING: {
       const std::string_view s = e.get_string().value_unsafe();
       lua_pushlstring(L, s.data(), s.size());
