@@ -344,3 +344,39 @@ TEST_CASE("the scripts/README.md example works") {
 
 }  // namespace
 }  // namespace kordon::lua
+
+namespace kordon::lua {
+namespace {
+
+// A script that grabs its own waiting activation and resumes or closes it itself gets errors,
+// not a confused engine.
+TEST_CASE("a script meddling with a waiting activation cannot break the engine") {
+  FakeEnvironment env;
+  REQUIRE(env.Load("local parked\n"
+                   "kordon.on('a', function()\n"
+                   "  parked = coroutine.running()\n"
+                   "  local m = kordon.wait('never', nil, 1000)\n"
+                   "  kordon.publish('woke', {got = m ~= nil})\n"
+                   "end)\n"
+                   "kordon.on('resume', function() coroutine.resume(parked, 'fake') end)\n"
+                   "kordon.on('close', function() coroutine.close(parked) end)"));
+  SUBCASE("resumed by the script") {
+    env.Send("a", json::object());
+    env.Send("resume", json::object());
+    REQUIRE(env.published.size() == 1);
+    CHECK(env.published[0].body["got"] == true);
+  }
+  SUBCASE("closed by the script") {
+    env.Send("a", json::object());
+    env.Send("close", json::object());
+    CHECK(env.published.empty());
+  }
+  env.Advance(1000);  // the engine's own resume of that activation fails cleanly
+  CHECK(env.script->suspended() == 0);
+  for (const auto& e : env.errors) CHECK(e.message.find("test.lua") == 0);
+  env.Send("a", json::object());
+  CHECK(env.script->suspended() == 1);
+}
+
+}  // namespace
+}  // namespace kordon::lua
