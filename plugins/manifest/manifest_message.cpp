@@ -9,30 +9,13 @@
 #include <nlohmann/json.hpp>
 
 #include "iso6346.h"
+#include "json_member.h"
 #include "plate.h"
 
 namespace kordon::manifest {
 namespace {
 
 using nlohmann::json;
-
-constexpr size_t kMaxFieldBytes = 512;
-
-bool StringMember(const json& j, const char* key, std::string* out, std::string* error) {
-  out->clear();
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return true;
-  if (!it->is_string()) {
-    *error = std::string("'") + key + "' must be a string";
-    return false;
-  }
-  *out = it->get<std::string>();
-  if (out->size() > kMaxFieldBytes) {
-    *error = std::string("'") + key + "' is longer than 512 bytes";
-    return false;
-  }
-  return true;
-}
 
 json Parse(std::string_view body, std::string* error) {
   json j = json::parse(body, nullptr, false);

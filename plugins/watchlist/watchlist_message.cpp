@@ -8,31 +8,13 @@
 #include <nlohmann/json.hpp>
 
 #include "names.h"
+#include "json_member.h"
 #include "plate.h"
 
 namespace kordon::watchlist {
 namespace {
 
 using nlohmann::json;
-
-constexpr size_t kMaxFieldBytes = 512;
-
-// A string member, "" when absent or null; false when present with another type.
-bool StringMember(const json& j, const char* key, std::string* out, std::string* error) {
-  out->clear();
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return true;
-  if (!it->is_string()) {
-    *error = std::string("'") + key + "' must be a string";
-    return false;
-  }
-  *out = it->get<std::string>();
-  if (out->size() > kMaxFieldBytes) {
-    *error = std::string("'") + key + "' is longer than 512 bytes";
-    return false;
-  }
-  return true;
-}
 
 json EntryJson(const Entry& e) {
   json j = {{"list", e.list}, {"id", e.id}, {"kind", e.kind}, {"names", e.names},
