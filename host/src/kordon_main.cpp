@@ -27,6 +27,7 @@
 #include "manifest_cli.h"
 #include "plugin_library.h"
 #include "risk_cli.h"
+#include "script_cli.h"
 #include "topic.h"
 #include "watchlist_cli.h"
 
@@ -54,6 +55,7 @@ const char kUsage[] =
     "  manifest import|lookup  import cargo declarations (manifests), or look one up\n"
     "  crossings search|show --db DB  find crossings by plate, document, name, container, lane\n"
     "  risk check|compare   check a risk profile; replay a journal through two profiles\n"
+    "  script check|test    check a site procedure; run it against a recording\n"
     "  version              print the tool's version and plugin ABI\n"
     "\n"
     "Run 'kordon <command> --help' for a command's options.\n";
@@ -404,6 +406,7 @@ int main(int argc, char** argv) {
   if (command == "manifest") return ManifestCommand(argc - 1, argv + 1);
   if (command == "crossings") return CrossingsCommand(argc - 1, argv + 1);
   if (command == "risk") return RiskCommand(argc - 1, argv + 1);
+  if (command == "script") return ScriptCommand(argc - 1, argv + 1);
   if (command == "plugin") {
     if (argc >= 3 && std::string(argv[2]) == "info") return PluginInfo(argc - 2, argv + 2);
     fmt::print(stderr, "kordon plugin: unknown subcommand; try 'kordon plugin info FILE'\n");

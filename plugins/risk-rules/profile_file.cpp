@@ -5,21 +5,8 @@
 
 namespace kordon::risk {
 
-namespace {
-
-bool SameFile(const struct stat& a, const struct stat& b) {
-  return a.st_ino == b.st_ino && a.st_dev == b.st_dev && a.st_size == b.st_size &&
-         a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec;
-}
-
-}  // namespace
-
 bool ProfileFile::Load(std::string* error) {
-  struct stat st {};
-  if (::stat(path_.c_str(), &st) == 0) {
-    seen_ = st;
-    seen_valid_ = true;
-  }
+  seen_ = FileStamp::Of(path_);  // before reading: a write racing the read is seen next poll
   ProfileResult r = LoadProfile(path_, &BuiltinCatalog());
   if (!r.ok()) {
     *error = r.error;
@@ -33,13 +20,13 @@ bool ProfileFile::Load(std::string* error) {
 }
 
 ProfileFile::Change ProfileFile::Poll(bool force, std::string* error) {
-  struct stat st {};
-  if (::stat(path_.c_str(), &st) != 0) {
+  const FileStamp now = FileStamp::Of(path_);
+  if (!now.exists()) {
     if (!force) return Change::kNone;
     *error = path_ + ": cannot be read";
     return Change::kFailed;
   }
-  if (!force && seen_valid_ && SameFile(st, seen_)) return Change::kNone;
+  if (!force && now == seen_) return Change::kNone;
   return Load(error) ? Change::kReloaded : Change::kFailed;
 }
 

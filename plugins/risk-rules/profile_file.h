@@ -7,12 +7,11 @@
 #ifndef KORDON_PLUGINS_RISK_RULES_PROFILE_FILE_H_
 #define KORDON_PLUGINS_RISK_RULES_PROFILE_FILE_H_
 
-#include <sys/stat.h>
-
 #include <memory>
 #include <string>
 
 #include "facts.h"
+#include "file_stamp.h"
 #include "profile.h"
 
 namespace kordon::risk {
@@ -43,8 +42,7 @@ class ProfileFile {
   std::string path_;
   std::shared_ptr<const Profile> profile_;
   FactOptions options_;
-  struct stat seen_ {};  // of the last attempt, good or bad
-  bool seen_valid_ = false;
+  FileStamp seen_;  // of the last attempt, good or bad
 };
 
 }  // namespace kordon::risk

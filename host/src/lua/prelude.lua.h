@@ -57,17 +57,23 @@ kordon.risk = {
   end,
 }
 
--- Provisional: the console is a later issue; the prompt is published, the answer not awaited.
+-- A question on the console (console.prompt); the answer comes as console.answer with the
+-- same prompt_id: kordon.wait("console.answer", {prompt_id = id}, timeout_ms).
 local prompts = 0
 kordon.console = {
   ask = function(t)
     if type(t) ~= "table" or type(t.question) ~= "string" then
       error("kordon.console.ask: {lane=, question=, choices=} expected", 2)
     end
+    if t.audience ~= nil and t.audience ~= "officer" and t.audience ~= "supervisor" then
+      error("kordon.console.ask: audience must be \"officer\" or \"supervisor\"", 2)
+    end
     prompts = prompts + 1
     local id = string.format("%d-%d", floor(kordon.now() * 1000), prompts)
     kordon.publish("console.prompt", {prompt_id = id, lane = t.lane, question = t.question,
-                                      choices = kordon.array(t.choices or {})},
+                                      choices = kordon.array(t.choices or {}),
+                                      crossing_id = t.crossing_id,
+                                      audience = t.audience or "officer"},
                    {lane = t.lane, crossing_id = t.crossing_id})
     return id
   end,

@@ -47,6 +47,12 @@ int Panic(lua_State* L) {
 
 }  // namespace
 
+bool PrefixMatches(std::string_view prefix, std::string_view topic) {
+  if (topic.substr(0, prefix.size()) != prefix) return false;
+  return prefix.empty() || prefix.back() == '.' || topic.size() == prefix.size() ||
+         topic[prefix.size()] == '.';
+}
+
 std::string_view KindName(ScriptError::Kind kind) {
   switch (kind) {
     case ScriptError::Kind::kLoad: return "load";
@@ -145,7 +151,9 @@ std::vector<std::string> Script::Prefixes() const {
 
 bool Script::Wants(std::string_view topic) const {
   for (const Handler& h : handlers_)
-    if (topic.substr(0, h.prefix.size()) == h.prefix) return true;
+    if (PrefixMatches(h.prefix, topic)) return true;
+  for (const auto& [id, wait] : waits_)
+    if (PrefixMatches(wait.prefix, topic)) return true;
   return false;
 }
 
@@ -376,7 +384,7 @@ void Script::Dispatch(const Message& message) {
     const int msg = lua_gettop(L_);
     std::vector<std::uint64_t> matched;
     for (const auto& [id, wait] : waits_) {
-      if (std::string_view(message.topic).substr(0, wait.prefix.size()) == wait.prefix &&
+      if (PrefixMatches(wait.prefix, message.topic) &&
           Matches(wait, msg))
         matched.push_back(id);
     }
@@ -394,7 +402,7 @@ void Script::Dispatch(const Message& message) {
     }
     for (std::size_t i = 0; i < handlers_.size(); ++i) {
       const Handler& h = handlers_[i];
-      if (std::string_view(message.topic).substr(0, h.prefix.size()) != h.prefix) continue;
+      if (!PrefixMatches(h.prefix, message.topic)) continue;
       lua_rawgeti(L_, LUA_REGISTRYINDEX, h.fn_ref);
       lua_pushvalue(L_, msg);
       Start(1, "handler");

@@ -75,6 +75,8 @@ class Script {
 
   // Topic prefixes the script subscribed to with kordon.on, in order, without duplicates.
   std::vector<std::string> Prefixes() const;
+  // True when a kordon.on handler or a waiting kordon.wait takes topic: Dispatch does nothing
+  // for any other topic, so callers skip it (and the body's conversion) cheaply.
   bool Wants(std::string_view topic) const;
 
   // Hands a message to the waits it satisfies and to every matching kordon.on handler.
@@ -155,6 +157,11 @@ class Script {
   std::deque<std::function<void()>> deferred_;
   Stats stats_;
 };
+
+// Whether a kordon.on / kordon.wait prefix takes topic. Whole segments, as the bus routes:
+// "crossing" takes "crossing" and "crossing.opened" but not "crossings.get"; a prefix ending
+// in "." takes what begins with it; "" takes everything.
+bool PrefixMatches(std::string_view prefix, std::string_view topic);
 
 // The static pass of `kordon script check`: compiles text (no bytecode) and runs it once in a
 // dry-run sandbox with a tiny budget whose kordon table records every unknown kordon.<name>.
