@@ -40,7 +40,8 @@ test: build
 # The demo needs only the programs and the demo plugins, not the tests.
 demo: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target kordon-host kordon logger mrz-reader plate-reader \
-	  container-reader weighbridge xray-scanner journal watchlist manifest crossings risk-rules kordon-site-sim
+	  container-reader weighbridge xray-scanner journal watchlist manifest crossings risk-rules \
+	  procedures kordon-site-sim
 	@BUILD_DIR=$(BUILD_DIR) config/run-demo
 
 # Benchmarks measure an optimised build of their own.

@@ -101,7 +101,9 @@ kordon.risk = {}
 function kordon.risk.indicator(t) end
 
 kordon.console = {}
----PROVISIONAL (the console is a later issue): publishes console.prompt; returns the prompt id.
----@param t {lane?: string, crossing_id?: string, question: string, choices?: string[]}
+---Publishes console.prompt (a question on the console for the officer, or the supervisor);
+---returns the prompt id. The answer: kordon.wait("console.answer", {prompt_id = id}, timeout_ms)
+---gives a message whose body is {prompt_id, lane, answer, user}.
+---@param t {lane?: string, crossing_id?: string, question: string, choices?: string[], audience?: "officer"|"supervisor"}
 ---@return string prompt_id
 function kordon.console.ask(t) end

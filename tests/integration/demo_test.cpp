@@ -59,7 +59,7 @@ std::string DemoConfig(const TempDir& dir, const std::vector<int>& sim_ports) {
   REQUIRE_MESSAGE(!original.empty(), "cannot read config/demo.ini");
   const std::regex link(R"(^link = tcp://127\.0\.0\.1:(\d+)$)");
   std::string out;
-  int replaced = 0, links = 0, demo_files = 0;
+  int replaced = 0, links = 0, demo_files = 0, scripts = 0;
   for (const std::string& line : Lines(original)) {
     std::smatch m;
     if (line.rfind("bus.ingress", 0) == 0) {
@@ -81,6 +81,9 @@ std::string DemoConfig(const TempDir& dir, const std::vector<int>& sim_ports) {
     } else if (line.rfind("profile = config/", 0) == 0) {
       out += "profile = " + SourcePath(line.substr(10)) + "\n";
       ++demo_files;
+    } else if (line.rfind("script = scripts/", 0) == 0) {
+      out += "script = " + SourcePath(line.substr(9)) + "\n";
+      ++scripts;
     } else if (std::regex_match(line, m, link)) {
       const size_t offset = static_cast<size_t>(std::stoi(m[1]) - kDemoBasePort);
       REQUIRE_MESSAGE(offset < sim_ports.size(), "demo.ini links to a port the simulator lacks: " << line);
@@ -94,6 +97,7 @@ std::string DemoConfig(const TempDir& dir, const std::vector<int>& sim_ports) {
   // The spool, the journal, the watchlist and its import, the manifests and their followed
   // file, the crossings, the risk profile.
   CHECK(demo_files == 8);
+  CHECK(scripts == 4);  // the site's procedures
   CHECK(links == static_cast<int>(sim_ports.size()));  // every simulated device is wired
   return out;
 }
@@ -114,7 +118,8 @@ TEST_CASE("the demo site reads every simulated device of every lane") {
 
   HostProcess host(dir, DemoConfig(dir, ports), "demo.ini");
   REQUIRE_MESSAGE(host.WaitReady(10s, &why), why);
-  auto client = ConnectClient(host.ready(), {"scanner", "scale", "device", "db", "alert", "crossing", "risk"},
+  auto client = ConnectClient(host.ready(), {"scanner", "scale", "device", "db", "alert", "crossing", "risk",
+                                             "procedure"},
                               &why);
   REQUIRE_MESSAGE(client, why);
 
@@ -148,8 +153,15 @@ TEST_CASE("the demo site reads every simulated device of every lane") {
       problems.push_back(m->topic + ": body is not JSON: " + m->body);
       continue;
     }
-    // Every read is screened: a read the watchlist cannot screen, or any alert, is a failure.
+    // The supervisor's alert on a watchlist hit is the procedure doing its job; a weighbridge
+    // outage would not be.
+    if (m->topic == "alert.raised" &&
+        body.value("source", "") == "procedure:supervisor-alert")
+      continue;
+    // Every read is screened: a read the watchlist cannot screen, any other alert, a failing
+    // procedure, is a failure.
     if (m->topic == "db.watchlist.error" || m->topic == "alert.raised" ||
+        m->topic == "procedure.error" ||
         m->topic == "db.manifest.error" || m->topic == "crossing.unattached" ||
         m->topic == "crossing.command.rejected") {
       problems.push_back(m->topic + ": " + m->body);
@@ -196,6 +208,9 @@ TEST_CASE("the demo site reads every simulated device of every lane") {
   for (const auto& [instance, state] : device_state)
     CHECK_MESSAGE((state == "idle" || state == "busy"), instance << " is " << state);
   CHECK(!ReadFileOrEmpty(dir.File("manifests.jsonl")).empty());
+  for (const char* script : {"heavy-trucks.lua: loaded", "weighbridge-offline.lua: loaded",
+                             "night-shift.lua: loaded", "supervisor-alert.lua: loaded"})
+    CHECK_MESSAGE(Contains(host.Log(), script), "the demo's procedure did not start: " << script);
 
   // The health check: every device instance of demo.ini answers `kordon devices`, healthy.
   const RunResult devices =

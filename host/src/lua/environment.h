@@ -54,7 +54,8 @@ class Environment {
   virtual void StartTimer(std::uint64_t timer_id, std::int64_t delay_ms) = 0;
   virtual void CancelTimer(std::uint64_t timer_id) = 0;
   virtual void Log(LogLevel level, const std::string& text) = 0;
-  // The script's own settings ([procedure.NAME] in the host config), by key.
+  // The script's own settings (the procedures plugin: its section's keys other than the
+  // plugin's own), by key.
   virtual std::optional<std::string> Setting(const std::string& key) = 0;
   // A failure of the script: the implementation counts it and publishes an error event.
   virtual void ReportError(const ScriptError& error) = 0;
