@@ -184,12 +184,12 @@ class Procedures : public kordon::Plugin, private lua::Environment {
  private:
   // --- lua::Environment ---------------------------------------------------------------------
 
-  void Publish(const std::string& topic, const json& body, const std::string& lane,
+  void Publish(const std::string& topic, std::string_view body, const std::string& lane,
                const std::string& crossing_id) override {
     kordon::PublishOptions options;
     if (!lane.empty()) options.lane = lane.c_str();
     if (!crossing_id.empty()) options.crossing_id = crossing_id.c_str();
-    kordon::Status s = host().Publish(topic, Dump(body), options);
+    kordon::Status s = host().Publish(topic, body, options);
     if (!s.ok()) {
       ++publish_failures_;
       // Thrown into the script: kordon.publish raises "kordon.publish: ..." at its line.
@@ -200,10 +200,10 @@ class Procedures : public kordon::Plugin, private lua::Environment {
     ++published_;
   }
 
-  void Request(std::uint64_t request_id, const std::string& service, const json& body,
+  void Request(std::uint64_t request_id, const std::string& service, std::string_view body,
                std::int64_t timeout_ms) override {
     kordon::Status s = host().Request(
-        service, Dump(body), std::chrono::milliseconds(timeout_ms),
+        service, body, std::chrono::milliseconds(timeout_ms),
         [this, request_id](kordon::Status status, const kordon::Message* reply) {
           if (!script_) return;
           if (!status.ok() || reply == nullptr) {

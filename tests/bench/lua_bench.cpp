@@ -36,12 +36,15 @@ std::string Body(int i) {
 
 class CountingEnvironment : public lua::Environment {
  public:
-  void Publish(const std::string&, const json& body, const std::string&,
+  // The body's text as the procedures plugin gets it, handed on as is; "kg" read for the
+  // checksum with a scan (a parse would be the bench's own cost, not the engine's).
+  void Publish(const std::string&, std::string_view body, const std::string&,
                const std::string&) override {
     ++published;
-    sum += body["kg"].get<std::int64_t>();
+    const size_t at = body.find("\"kg\":");
+    if (at != std::string_view::npos) sum += std::strtoll(body.data() + at + 5, nullptr, 10);
   }
-  void Request(std::uint64_t, const std::string&, const json&, std::int64_t) override {}
+  void Request(std::uint64_t, const std::string&, std::string_view, std::int64_t) override {}
   std::int64_t NowMicros() override { return 0; }
   void StartTimer(std::uint64_t, std::int64_t) override {}
   void CancelTimer(std::uint64_t) override {}

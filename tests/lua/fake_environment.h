@@ -27,13 +27,13 @@ struct Sent {
 
 class FakeEnvironment : public Environment {
  public:
-  void Publish(const std::string& topic, const nlohmann::json& body, const std::string& lane,
+  void Publish(const std::string& topic, std::string_view body, const std::string& lane,
                const std::string& crossing_id) override {
-    published.push_back({topic, body, lane, crossing_id});
+    published.push_back({topic, nlohmann::json::parse(body), lane, crossing_id});
   }
-  void Request(std::uint64_t id, const std::string& service, const nlohmann::json& body,
+  void Request(std::uint64_t id, const std::string& service, std::string_view body,
                std::int64_t timeout_ms) override {
-    requests[id] = {service, body, timeout_ms};
+    requests[id] = {service, nlohmann::json::parse(body), timeout_ms};
   }
   std::int64_t NowMicros() override { return now_us; }
   void StartTimer(std::uint64_t id, std::int64_t delay_ms) override {

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -41,13 +42,15 @@ class Environment {
  public:
   virtual ~Environment() = default;
 
-  // Publishes body (a JSON object) on topic. lane and crossing_id may be empty.
-  virtual void Publish(const std::string& topic, const nlohmann::json& body,
+  // Publishes body on topic. body is the text of a JSON object, compact, valid UTF-8 (the
+  // engine writes it straight from the Lua table: no tree in between). lane and crossing_id
+  // may be empty. May throw std::exception: the script gets a Lua error at its call.
+  virtual void Publish(const std::string& topic, std::string_view body,
                        const std::string& lane, const std::string& crossing_id) = 0;
-  // Sends a request; later calls Script::OnReply(request_id, ...) exactly once, with the reply
-  // or an error (timeout included).
+  // Sends a request (body as for Publish); later calls Script::OnReply(request_id, ...)
+  // exactly once, with the reply or an error (timeout included).
   virtual void Request(std::uint64_t request_id, const std::string& service,
-                       const nlohmann::json& body, std::int64_t timeout_ms) = 0;
+                       std::string_view body, std::int64_t timeout_ms) = 0;
   // Microseconds since the Unix epoch (simulated in `kordon script test`).
   virtual std::int64_t NowMicros() = 0;
   // Calls Script::OnTimer(timer_id) once, delay_ms from now; CancelTimer stops that.

@@ -68,18 +68,19 @@ class ReplayEnvironment : public Environment {
     return true;
   }
 
-  void Publish(const std::string& topic, const json& body, const std::string& lane,
+  void Publish(const std::string& topic, std::string_view body, const std::string& lane,
                const std::string& crossing_id) override {
     json e = {{"time_us", now_us_}, {"topic", topic}};
     if (!lane.empty()) e["lane"] = lane;
     if (!crossing_id.empty()) e["crossing_id"] = crossing_id;
-    e["body"] = body;
+    e["body"] = json::parse(body);  // written by the engine: valid
     result_->effects.push_back(std::move(e));
   }
 
-  void Request(std::uint64_t request_id, const std::string& service, const json& body,
+  void Request(std::uint64_t request_id, const std::string& service, std::string_view body,
                std::int64_t timeout_ms) override {
-    result_->effects.push_back({{"time_us", now_us_}, {"call", service}, {"body", body}});
+    result_->effects.push_back(
+        {{"time_us", now_us_}, {"call", service}, {"body", json::parse(body)}});
     Event event{Event::kReply, request_id, json(), {}};
     std::int64_t due = now_us_;
     auto it = options_.services.find(service);

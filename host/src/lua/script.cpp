@@ -526,15 +526,16 @@ struct Api {
     return ms;
   }
 
-  static nlohmann::json Body(lua_State* L, int arg, const char* fn) {
-    if (lua_isnoneornil(L, arg)) return nlohmann::json::object();
+  // The body argument as JSON object text ("{}" when absent).
+  static std::string Body(lua_State* L, int arg, const char* fn) {
+    if (lua_isnoneornil(L, arg)) return "{}";
     luaL_checktype(L, arg, LUA_TTABLE);
-    std::string error;
-    auto j = ToJson(L, arg, "body", &error);
-    if (!j) luaL_error(L, "%s: %s", fn, error.c_str());
-    if (!j->is_object())
+    std::string text, error;
+    text.reserve(128);
+    if (!ToJsonText(L, arg, "body", &text, &error)) luaL_error(L, "%s: %s", fn, error.c_str());
+    if (text.front() != '{')
       luaL_error(L, "%s: body must be an object (a table with string keys), not an array", fn);
-    return std::move(*j);
+    return text;
   }
 
   static int On(lua_State* L) {
@@ -554,7 +555,7 @@ struct Api {
     size_t n = 0;
     const char* topic = luaL_checklstring(L, 1, &n);
     luaL_argcheck(L, n > 0 && n <= 255, 1, "a topic of 1..255 characters expected");
-    nlohmann::json body = Body(L, 2, "kordon.publish");
+    const std::string body = Body(L, 2, "kordon.publish");
     std::string lane, crossing;
     if (!lua_isnoneornil(L, 3)) {
       luaL_checktype(L, 3, LUA_TTABLE);
@@ -578,7 +579,7 @@ struct Api {
     Script* s = Running(L);
     MustBeActivation(L, s, "kordon.call");
     const std::string service = luaL_checkstring(L, 1);
-    nlohmann::json body = Body(L, 2, "kordon.call");
+    const std::string body = Body(L, 2, "kordon.call");
     const lua_Integer timeout = lua_isnoneornil(L, 3) ? 5000 : Timeout(L, 3);
     const std::uint64_t id = s->NextId();
     s->requests_[id] = {L, s->current_ref_};

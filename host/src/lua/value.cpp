@@ -1,6 +1,7 @@
 // value.cpp — the JSON <-> Lua value bridge (see value.h and README.md for the rules).
 #include "value.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -123,59 +124,108 @@ bool IsIdentifier(std::string_view s) {
   return true;
 }
 
-std::string MemberPath(std::string_view path, std::string_view key) {
-  std::string p(path);
+// One step of the path to a value, kept as views while converting; the path is spelt out
+// only when a conversion fails ("body.goods[3].kg").
+struct Step {
+  std::string_view key;    // object member, when index == 0
+  lua_Integer index = 0;   // array element (1-based)
+};
+
+void AppendMember(std::string* p, std::string_view key) {
   if (IsIdentifier(key)) {
-    p += '.';
-    p += key;
+    *p += '.';
+    *p += key;
   } else {
-    p += "[\"";
-    for (char c : key.substr(0, 40)) p += (c == '"' || c == '\\') ? '?' : c;
-    p += "\"]";
+    *p += "[\"";
+    for (char c : key.substr(0, 40)) *p += (c == '"' || c == '\\') ? '?' : c;
+    *p += "\"]";
   }
-  return p;
 }
 
-std::string IndexPath(std::string_view path, lua_Integer i) {
-  return std::string(path) + "[" + std::to_string(i) + "]";
+void AppendString(std::string* out, std::string_view s) {
+  static const char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  size_t run = 0;  // start of the pending run that needs no escape
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out->append(s.data() + run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '"': out->append("\\\""); break;
+      case '\\': out->append("\\\\"); break;
+      case '\n': out->append("\\n"); break;
+      case '\r': out->append("\\r"); break;
+      case '\t': out->append("\\t"); break;
+      case '\b': out->append("\\b"); break;
+      case '\f': out->append("\\f"); break;
+      default:
+        out->append("\\u00");
+        out->push_back(kHex[c >> 4]);
+        out->push_back(kHex[c & 15]);
+    }
+  }
+  out->append(s.data() + run, s.size() - run);
+  out->push_back('"');
 }
 
-class Converter {
+// Writes Lua values as JSON text (README.md's rules), appending to *out.
+class Writer {
  public:
-  explicit Converter(lua_State* L) : L_(L) {}
+  Writer(lua_State* L, std::string_view root, std::string* out, std::string* error)
+      : L_(L), root_(root), out_(out), error_(error) {}
 
-  std::optional<nlohmann::json> Convert(int idx, const std::string& path, std::string* error) {
+  bool Value(int idx) {
     switch (lua_type(L_, idx)) {
-      case LUA_TBOOLEAN: return nlohmann::json(static_cast<bool>(lua_toboolean(L_, idx)));
+      case LUA_TBOOLEAN:
+        out_->append(lua_toboolean(L_, idx) ? "true" : "false");
+        return true;
       case LUA_TNUMBER: {
-        if (lua_isinteger(L_, idx)) return nlohmann::json(std::int64_t{lua_tointeger(L_, idx)});
+        char buf[32];
+        if (lua_isinteger(L_, idx)) {
+          auto r = std::to_chars(buf, buf + sizeof buf, std::int64_t{lua_tointeger(L_, idx)});
+          out_->append(buf, r.ptr);
+          return true;
+        }
         const double d = lua_tonumber(L_, idx);
-        if (std::isnan(d)) return Fail(path, "NaN is not JSON", error);
-        if (std::isinf(d)) return Fail(path, "infinity is not JSON", error);
-        return nlohmann::json(d);
+        if (std::isnan(d)) return Fail("NaN is not JSON");
+        if (std::isinf(d)) return Fail("infinity is not JSON");
+        // Shortest text that reads back as the same double; a float stays a float (3.0).
+        auto r = std::to_chars(buf, buf + sizeof buf, d);
+        const std::string_view text(buf, static_cast<size_t>(r.ptr - buf));
+        out_->append(text);
+        if (text.find_first_of(".e") == std::string_view::npos) out_->append(".0");
+        return true;
       }
       case LUA_TSTRING: {
         size_t n = 0;
         const char* s = lua_tolstring(L_, idx, &n);
-        if (!ValidUtf8({s, n})) return Fail(path, "string is not valid UTF-8", error);
-        return nlohmann::json(std::string(s, n));
+        if (!ValidUtf8({s, n})) return Fail("string is not valid UTF-8");
+        AppendString(out_, {s, n});
+        return true;
       }
       case LUA_TLIGHTUSERDATA:
-        if (IsNull(L_, idx)) return nlohmann::json(nullptr);
-        return Fail(path, "a userdata is not JSON", error);
-      case LUA_TTABLE: return Table(lua_absindex(L_, idx), path, error);
-      case LUA_TNIL: return nlohmann::json(nullptr);
+        if (IsNull(L_, idx)) {
+          out_->append("null");
+          return true;
+        }
+        return Fail("a userdata is not JSON");
+      case LUA_TTABLE: return Table(lua_absindex(L_, idx));
+      case LUA_TNIL: out_->append("null"); return true;
       default:
-        return Fail(path, std::string("a ") + lua_typename(L_, lua_type(L_, idx)) +
-                              " is not JSON", error);
+        return Fail(std::string("a ") + lua_typename(L_, lua_type(L_, idx)) + " is not JSON");
     }
   }
 
  private:
-  static std::optional<nlohmann::json> Fail(const std::string& path, const std::string& why,
-                                            std::string* error) {
-    *error = path + ": " + why;
-    return std::nullopt;
+  bool Fail(const std::string& why) {
+    std::string p(root_);
+    for (const Step& s : path_) {
+      if (s.index > 0) p += "[" + std::to_string(s.index) + "]";
+      else AppendMember(&p, s.key);
+    }
+    *error_ = p + ": " + why;
+    return false;
   }
 
   bool Marked(int idx) {
@@ -186,13 +236,13 @@ class Converter {
     return marked;
   }
 
-  std::optional<nlohmann::json> Table(int idx, const std::string& path, std::string* error) {
+  bool Table(int idx) {
     if (static_cast<int>(open_.size()) >= kMaxDepth)
-      return Fail(path, "nested deeper than " + std::to_string(kMaxDepth) + " levels", error);
+      return Fail("nested deeper than " + std::to_string(kMaxDepth) + " levels");
     const void* self = lua_topointer(L_, idx);
     for (const void* p : open_)
-      if (p == self) return Fail(path, "a table that contains itself (a cycle) is not JSON", error);
-    if (!lua_checkstack(L_, 4)) return Fail(path, "Lua stack exhausted", error);
+      if (p == self) return Fail("a table that contains itself (a cycle) is not JSON");
+    if (!lua_checkstack(L_, 4)) return Fail("Lua stack exhausted");
 
     // One pass to classify the keys: strings make an object, integers 1..n an array.
     size_t strings = 0, integers = 0;
@@ -210,55 +260,67 @@ class Converter {
                                      ? "a number key other than 1..n"
                                      : std::string("a ") + luaL_typename(L_, -1) + " key";
         lua_pop(L_, 1);
-        return Fail(path, what + " is not JSON (object keys are strings)", error);
+        return Fail(what + " is not JSON (object keys are strings)");
       }
     }
     const bool marked = Marked(idx);
     if (strings > 0 && (integers > 0 || marked))
-      return Fail(path, marked ? "an array (kordon.array) with string keys"
-                               : "a table with both string and integer keys is not JSON",
-                  error);
+      return Fail(marked ? "an array (kordon.array) with string keys"
+                         : "a table with both string and integer keys is not JSON");
+    open_.push_back(self);
     if (integers > 0 || marked) {
       if (static_cast<size_t>(max_index) != integers)
-        return Fail(path, "an array with holes (keys must be 1.." + std::to_string(max_index) +
-                              "; use kordon.null for a null)", error);
-      open_.push_back(self);
-      nlohmann::json out = nlohmann::json::array();
+        return Fail("an array with holes (keys must be 1.." + std::to_string(max_index) +
+                    "; use kordon.null for a null)");
+      out_->push_back('[');
       for (lua_Integer i = 1; i <= max_index; ++i) {
+        if (i > 1) out_->push_back(',');
         lua_rawgeti(L_, idx, i);
-        auto v = Convert(-1, IndexPath(path, i), error);
+        path_.push_back({{}, i});
+        const bool ok = Value(-1);
         lua_pop(L_, 1);
-        if (!v) return std::nullopt;
-        out.push_back(std::move(*v));
+        if (!ok) return false;
+        path_.pop_back();
       }
+      out_->push_back(']');
       open_.pop_back();
-      return out;
+      return true;
     }
-    open_.push_back(self);
-    nlohmann::json out = nlohmann::json::object();
+    out_->push_back('{');
+    bool first = true;
     lua_pushnil(L_);
     while (lua_next(L_, idx) != 0) {
       size_t n = 0;
-      const char* k = lua_tolstring(L_, -2, &n);  // a string: classified above
-      const std::string key(k, n);
+      const char* k = lua_tolstring(L_, -2, &n);  // a string: classified above; stays on the
+      const std::string_view key(k, n);           // stack while the value is written
       if (!ValidUtf8(key)) {
         lua_pop(L_, 2);
-        return Fail(path, "a key is not valid UTF-8", error);
+        return Fail("a key is not valid UTF-8");
       }
-      auto v = Convert(-1, MemberPath(path, key), error);
+      if (!first) out_->push_back(',');
+      first = false;
+      AppendString(out_, key);
+      out_->push_back(':');
+      path_.push_back({key, 0});
+      const bool ok = Value(-1);
       lua_pop(L_, 1);
-      if (!v) {
+      if (!ok) {
         lua_pop(L_, 1);
-        return std::nullopt;
+        return false;
       }
-      out[key] = std::move(*v);
+      path_.pop_back();
     }
+    out_->push_back('}');
     open_.pop_back();
-    return out;
+    return true;
   }
 
   lua_State* L_;
-  std::vector<const void*> open_;  // tables being converted, outermost first
+  std::string_view root_;
+  std::string* out_;
+  std::string* error_;
+  std::vector<const void*> open_;  // tables being written, outermost first
+  std::vector<Step> path_;
 };
 
 }  // namespace
@@ -289,10 +351,26 @@ void PushJsonText(lua_State* L, std::string_view text) {
   PushDom(L, root, 0);
 }
 
+bool ToJsonText(lua_State* L, int idx, std::string_view path, std::string* out,
+                std::string* error) {
+  const size_t mark = out->size();
+  Writer w(L, path, out, error);
+  if (w.Value(lua_absindex(L, idx))) return true;
+  out->resize(mark);
+  return false;
+}
+
 std::optional<nlohmann::json> ToJson(lua_State* L, int idx, std::string_view path,
                                      std::string* error) {
-  Converter c(L);
-  return c.Convert(lua_absindex(L, idx), std::string(path), error);
+  std::string text;
+  if (!ToJsonText(L, idx, path, &text, error)) return std::nullopt;
+  // Valid JSON by construction; a failure here would be a bug in the writer.
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) {
+    *error = std::string(path) + ": internal error: unparsable JSON written";
+    return std::nullopt;
+  }
+  return j;
 }
 
 bool ValidUtf8(std::string_view text) {

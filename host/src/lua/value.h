@@ -43,8 +43,13 @@ void PushJson(lua_State* L, const nlohmann::json& value);
 // protected call.
 void PushJsonText(lua_State* L, std::string_view text);
 
-// Converts the Lua value at idx. On failure returns nullopt and sets *error to
-// "<path>: <reason>". Never raises a Lua error (uses only non-raising API calls).
+// Writes the Lua value at idx as JSON text, appended to *out (compact; object members in Lua's
+// traversal order). On failure leaves *out as it was and sets *error to "<path>: <reason>",
+// the path spelt out only then. Never raises a Lua error (uses only non-raising API calls).
+bool ToJsonText(lua_State* L, int idx, std::string_view path, std::string* out,
+                std::string* error);
+
+// The same as a nlohmann tree (ToJsonText, then parsed).
 std::optional<nlohmann::json> ToJson(lua_State* L, int idx, std::string_view path,
                                      std::string* error);
 
