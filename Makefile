@@ -3,7 +3,7 @@
 #   make demo    install what is missing, build, start a simulated checkpoint, show its bus
 #   make test    install what is missing, build, run every test
 #
-# Other targets: make build | make bench | make fuzz | make clean | make deps
+# Other targets: make build | make bench | make fuzz | make package | make clean | make deps
 # Variables:     BUILD_TYPE=Debug|Release|RelWithDebInfo   SANITIZE=address,undefined | thread
 #                JOBS=N (parallel build and test jobs, default: number of cores)
 #                FUZZ_SECONDS=N (make fuzz: time per fuzz target, default 60)
@@ -21,7 +21,7 @@ comma := ,
 
 CMAKE_FLAGS := -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DKORDON_SANITIZE=$(SANITIZE)
 
-.PHONY: all deps configure build test demo bench fuzz clean
+.PHONY: all deps configure build test demo bench fuzz package clean
 
 all: build
 
@@ -36,6 +36,10 @@ build: configure
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600
+
+# Debian packages (CPack): kordon (host, tool, plugins, systemd unit) and kordon-sdk-dev.
+package: build
+	cd $(BUILD_DIR) && cpack -G DEB
 
 # The demo needs only the programs and the demo plugins, not the tests.
 demo: configure

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A vendor's view of the SDK: install it, build a plugin out of tree with
-# find_package(KordonSdk 1) and kordon_add_plugin, and check the result the way the host will.
+# find_package(KordonSDK 1) and kordon_add_plugin, and check the result the way the host will.
 # Usage: out_of_tree_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 build=$1 src=$2
@@ -12,11 +12,17 @@ check() {  # check DESCRIPTION COMMAND...
   if "$@"; then echo "ok: $what"; else echo "FAILED: $what"; failures=$((failures + 1)); fi
 }
 
-cmake --install "$build" --prefix "$work/prefix" >"$work/install.log"
+# Only the SDK component: what the kordon-sdk-dev package holds.
+cmake --install "$build" --prefix "$work/prefix" --component sdk >"$work/install.log"
 check "the SDK headers and CMake package are installed" \
   test -f "$work/prefix/include/kordon/kordon.h" -a -f "$work/prefix/include/kordon/plugin.hpp"
-cfg=$(find "$work/prefix" -name KordonSdkConfig.cmake | head -1)
-check "KordonSdkConfig.cmake is installed" test -n "$cfg"
+cfg=$(find "$work/prefix" -name KordonSDKConfig.cmake | head -1)
+check "KordonSDKConfig.cmake is installed" test -n "$cfg"
+check "the message schemas are installed" test -f "$work/prefix/share/kordon/schemas/scale.weight.stable.v1.json"
+check "the SDK component installs no program and no plugin" \
+  test ! -e "$work/prefix/bin" -a ! -e "$work/prefix/lib/kordon/plugins"
+# Nothing but this prefix may provide the package.
+no_registry=(-DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF -DCMAKE_FIND_USE_SYSTEM_PACKAGE_REGISTRY=OFF)
 
 mkdir -p "$work/vendor"
 cp "$src/tests/plugins/test_c_echo.c" "$work/vendor/echo.c"
@@ -40,12 +46,12 @@ cat >"$work/vendor/CMakeLists.txt" <<'CMAKE'
 cmake_minimum_required(VERSION 3.25)
 project(vendor_plugins C CXX)
 set(CMAKE_CXX_STANDARD 20)
-find_package(KordonSdk 1 REQUIRED)
+find_package(KordonSDK 1 REQUIRED)
 kordon_add_plugin(vendor_echo SOURCES echo.c)
 kordon_add_plugin(vendor_plate_logger SOURCES plate_logger.cpp)
 CMAKE
 check "a vendor project configures against the installed SDK" \
-  cmake -S "$work/vendor" -B "$work/vendor/build" -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_BUILD_TYPE=Release
+  cmake -S "$work/vendor" -B "$work/vendor/build" -DCMAKE_PREFIX_PATH="$work/prefix" "${no_registry[@]}" -DCMAKE_BUILD_TYPE=Release
 check "and builds a C and a C++ plugin" cmake --build "$work/vendor/build" -j 2
 for p in vendor_echo vendor_plate_logger; do
   so="$work/vendor/build/$p.so"
@@ -58,12 +64,57 @@ done
 cat >"$work/vendor/CMakeLists.txt" <<'CMAKE'
 cmake_minimum_required(VERSION 3.25)
 project(vendor_plugins C)
-find_package(KordonSdk 2 REQUIRED)
+find_package(KordonSDK 2 REQUIRED)
 CMAKE
-if cmake -S "$work/vendor" -B "$work/vendor/build2" -DCMAKE_PREFIX_PATH="$work/prefix" >"$work/v2.log" 2>&1; then
-  check "find_package(KordonSdk 2) refuses SDK 1" false
+if cmake -S "$work/vendor" -B "$work/vendor/build2" -DCMAKE_PREFIX_PATH="$work/prefix" "${no_registry[@]}" >"$work/v2.log" 2>&1; then
+  check "find_package(KordonSDK 2) refuses SDK 1" false
 else
-  check "find_package(KordonSdk 2) refuses SDK 1" grep -q "KordonSdk" "$work/v2.log"
+  check "find_package(KordonSDK 2) refuses SDK 1" grep -q "KordonSDK" "$work/v2.log"
+fi
+
+# The shipped examples, each from its own folder exactly as a vendor would build it, installed
+# into the prefix (lib/kordon/plugins), then loaded by a real host.
+for ex in vendor-plugin-c vendor-plugin-cpp; do
+  check "examples/$ex configures against the installed SDK" \
+    cmake -S "$src/examples/$ex" -B "$work/$ex" -DCMAKE_PREFIX_PATH="$work/prefix" "${no_registry[@]}" -DCMAKE_BUILD_TYPE=Release
+  check "examples/$ex builds" cmake --build "$work/$ex" -j 2
+  check "examples/$ex installs" cmake --install "$work/$ex" --prefix "$work/prefix"
+done
+plugins="$work/prefix/lib/kordon/plugins"
+check "both example plugins are in lib/kordon/plugins" test -f "$plugins/acme-scale.so" -a -f "$plugins/acme-camera.so"
+cat >"$work/site.ini" <<INI
+[host]
+name = vendor-site
+bus.ingress = tcp://127.0.0.1:*
+bus.egress = tcp://127.0.0.1:*
+ready_file = $work/ready.json
+plugin_path = $plugins
+
+[plugin.scale]
+library = acme-scale.so
+lane = lane-1
+interval_ms = 10
+
+[plugin.camera]
+library = acme-camera.so
+lane = lane-1
+plates = 01 KG 123 ABC/KG, 777 AEK 05/KZ
+interval_ms = 50
+INI
+check "kordon-host --check loads both" "$build/bin/kordon-host" --config "$work/site.ini" --check
+"$build/bin/kordon-host" --config "$work/site.ini" >"$work/host.log" 2>&1 &
+host=$!
+for _ in $(seq 100); do [ -f "$work/ready.json" ] && break; sleep 0.1; done
+egress=$(sed -n 's/.*"egress": *"\([^"]*\)".*/\1/p' "$work/ready.json")
+"$build/bin/kordon" tail scale.weight.stable scanner.plate.read --egress "$egress" --json \
+  --count 4 --timeout-ms 10000 >"$work/tail.jsonl" 2>"$work/tail.err" || true
+kill -TERM "$host"
+wait "$host" && rc=0 || rc=$?
+check "the host stops cleanly (exit $rc)" test "$rc" -eq 0
+check "acme-scale published a stable weight" grep -q '"kg":240[0-9]0,.*"vehicle_seq":1.*"topic":"scale.weight.stable"' "$work/tail.jsonl"
+check "acme-camera published a normalised plate" grep -q '"plate":"01KG123ABC"' "$work/tail.jsonl"
+if [ "$failures" -ne 0 ]; then
+  echo "--- host log"; cat "$work/host.log"; echo "--- tail"; cat "$work/tail.jsonl" "$work/tail.err"
 fi
 
 if [ "$failures" -eq 0 ]; then echo "1 passed, 0 failed"; else echo "0 passed, 1 failed"; exit 1; fi
