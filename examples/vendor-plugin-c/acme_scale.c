@@ -110,12 +110,12 @@ static void acme_reading(void* instance, uint64_t timer_id, void* user_data) {
   }
   if (kg < 500.0) self->reported = 0; /* the platform is empty: the next vehicle may come */
   self->previous_kg = kg;
+  /* A live reading is never final ("stable": false, always): only scale.weight.stable is. */
   snprintf(body, sizeof body,
-           "{\"scale\":\"%s\",\"kg\":%.0f,\"raw\":{\"display\":\"%.0f\"},\"stable\":%s,"
-           "\"motion\":%s,\"net\":false,\"tare_kg\":null,\"status\":\"%s\","
+           "{\"scale\":\"%s\",\"kg\":%.0f,\"raw\":{\"value\":\"%.0f\",\"unit\":\"kg\"},"
+           "\"stable\":false,\"motion\":%s,\"net\":false,\"tare_kg\":null,\"status\":\"%s\","
            "\"frame\":\"PS60 %.0f kg\"}",
-           self->name, kg, kg, moving ? "false" : "true", moving ? "true" : "false",
-           moving ? "motion" : "ok", kg);
+           self->name, kg, kg, moving ? "true" : "false", moving ? "motion" : "ok", kg);
   (void)acme_publish(self, "scale.weight.live", body);
 
   if (!self->reported && kg >= 500.0 && self->same >= self->stable_readings) {
@@ -124,8 +124,8 @@ static void acme_reading(void* instance, uint64_t timer_id, void* user_data) {
     snprintf(body, sizeof body,
              "{\"scale\":\"%s\",\"kg\":%.0f,\"tare_kg\":0,\"net\":false,\"window_ms\":%" PRIu64
              ",\"readings\":%" PRIu64 ",\"min_kg\":%.0f,\"max_kg\":%.0f,"
-             "\"raw\":{\"display\":\"%.0f\"},\"frame\":\"PS60 %.0f kg\",\"vehicle_seq\":%" PRIu64
-             "}",
+             "\"raw\":{\"value\":\"%.0f\",\"unit\":\"kg\"},\"frame\":\"PS60 %.0f kg\","
+             "\"vehicle_seq\":%" PRIu64 "}",
              self->name, kg, self->same * self->interval_ms, self->same, self->min_kg,
              self->max_kg, kg, kg, self->vehicle_seq);
     (void)acme_publish(self, "scale.weight.stable", body);

@@ -28,6 +28,7 @@
 #include "plugin_library.h"
 #include "risk_cli.h"
 #include "script_cli.h"
+#include "plugin_check.h"
 #include "topic.h"
 #include "watchlist_cli.h"
 
@@ -50,6 +51,7 @@ const char kUsage[] =
     "  pub TOPIC JSON       publish one message and confirm that the host accepted it\n"
     "  devices              ask every device for its state (device.status.request) and list them\n"
     "  plugin info FILE     print a plugin's descriptor without starting it\n"
+    "  plugin check FILE    run the conformance checks on a plugin (in child processes)\n"
     "  journal query|export|retention|check DB   read and maintain a journal file\n"
     "  watchlist import|check  import a list into a watchlist database, or check against it\n"
     "  manifest import|lookup  import cargo declarations (manifests), or look one up\n"
@@ -409,7 +411,9 @@ int main(int argc, char** argv) {
   if (command == "script") return ScriptCommand(argc - 1, argv + 1);
   if (command == "plugin") {
     if (argc >= 3 && std::string(argv[2]) == "info") return PluginInfo(argc - 2, argv + 2);
-    fmt::print(stderr, "kordon plugin: unknown subcommand; try 'kordon plugin info FILE'\n");
+    if (argc >= 3 && std::string(argv[2]) == "check")
+      return PluginCheckCommand(argc - 2, argv + 2);
+    fmt::print(stderr, "kordon plugin: unknown subcommand; try 'kordon plugin info|check FILE'\n");
     return 1;
   }
   fmt::print(stderr, "kordon: unknown command '{}'\n\n{}", command, kUsage);

@@ -36,10 +36,37 @@ Json Typed(const Json& j, const char* key, const char* types) {
 
 // An item too large for the picture (a manifest of thousands of goods lines) is replaced by
 // a marker that says so; the whole message stays in the journal (evidence).
-Json Bounded(Json item, const Limits& limits) {
+// An item too big for the picture keeps only what identifies it (`keep`: its key, the
+// message id, times and counts — what the schema requires), each member cut down to its
+// short scalars, and says it was truncated.
+Json Bounded(Json item, const Limits& limits, std::initializer_list<const char*> keep = {}) {
   const size_t bytes = item.dump().size();
   if (bytes <= limits.item_bytes) return item;
-  return Json{{"truncated", true}, {"bytes", bytes}};
+  constexpr size_t kSmall = 256;
+  Json out = {{"truncated", true}, {"bytes", bytes}};
+  for (const char* key : keep) {
+    auto it = item.find(key);
+    if (it == item.end()) continue;
+    if (it->is_object()) {
+      Json small = Json::object();
+      for (const auto& [k, v] : it->items())
+        if (!v.is_structured() && v.dump().size() <= kSmall) small[k] = v;
+      out[key] = std::move(small);
+    } else if (it->dump().size() <= kSmall) {
+      out[key] = *it;
+    }
+  }
+  return out;
+}
+
+// Identifiers (document numbers, plates, container codes, scan ids) longer than this are not
+// identifiers: the read is refused as bad input rather than stored.
+constexpr size_t kMaxIdentifier = 64;
+
+Applied Fail(std::string why);
+Applied TooLong(const char* what, size_t size) {
+  return Fail(std::string("a read whose '") + what + "' is " + std::to_string(size) +
+              " bytes long (at most " + std::to_string(kMaxIdentifier) + ")");
 }
 
 Json* FindBy(Json* list, const char* key, const std::string& value) {
@@ -59,6 +86,7 @@ Applied ApplyPlate(Crossing* c, const Meta& meta, const Json& b, const Limits& l
   std::string plate = Str(b, "plate");
   if (plate.empty()) plate = SearchPlate(Str(b, "raw"));
   if (plate.empty()) return Fail("a plate read without a readable 'plate'");
+  if (plate.size() > kMaxIdentifier) return TooLong("plate", plate.size());
   const bool out = Str(b, "direction") == "out";
   if (c->plate.empty() && !out) c->plate = plate;
   if (Json* known = FindBy(&c->plates, "plate", plate)) {
@@ -80,10 +108,15 @@ Applied ApplyPlate(Crossing* c, const Meta& meta, const Json& b, const Limits& l
   return {};
 }
 
+constexpr std::initializer_list<const char*> kDocumentKeys = {"document_number", "issuing_state",
+                                                              "read_id", "time_us", "reads"};
+
 Applied ApplyDocument(Crossing* c, const Meta& meta, const Json& b, const Limits& limits) {
   const std::string number = SearchCode(Str(b, "document_number"));
   if (number.empty()) return Fail("a document read without a 'document_number'");
+  if (number.size() > kMaxIdentifier) return TooLong("document_number", number.size());
   const std::string state = Str(b, "issuing_state");
+  if (state.size() > kMaxIdentifier) return TooLong("issuing_state", state.size());
   Json item = {{"document_number", number},
                {"issuing_state", state},
                {"document_code", Typed(b, "document_code", "s")},
@@ -111,20 +144,22 @@ Applied ApplyDocument(Crossing* c, const Meta& meta, const Json& b, const Limits
     const Json first_id = known["read_id"];
     const int reads = known.value("reads", 1);
     if (better) {
-      known = Bounded(std::move(item), limits);
+      known = Bounded(std::move(item), limits, kDocumentKeys);
       known["first_read_id"] = first_id;
       known["reads"] = reads;
     }
     CountRead(&known, meta);
     return {};
   }
-  AppendBounded(c, &c->documents, "documents", Bounded(std::move(item), limits), limits.list);
+  AppendBounded(c, &c->documents, "documents", Bounded(std::move(item), limits, kDocumentKeys),
+                limits.list);
   return {};
 }
 
 Applied ApplyContainer(Crossing* c, const Meta& meta, const Json& b, const Limits& limits) {
   const std::string code = SearchCode(Str(b, "code"));
   if (code.empty()) return Fail("a container read without a 'code'");
+  if (code.size() > kMaxIdentifier) return TooLong("code", code.size());
   if (Json* known = FindBy(&c->containers, "code", code)) {
     CountRead(known, meta);
     return {};
@@ -142,7 +177,9 @@ Applied ApplyContainer(Crossing* c, const Meta& meta, const Json& b, const Limit
                {"read_id", meta.id},
                {"time_us", meta.time_us},
                {"reads", 1}};
-  AppendBounded(c, &c->containers, "containers", Bounded(std::move(item), limits), limits.list);
+  AppendBounded(c, &c->containers, "containers",
+                Bounded(std::move(item), limits, {"code", "read_id", "time_us", "reads"}),
+                limits.list);
   return {};
 }
 
@@ -163,6 +200,7 @@ Applied ApplyWeight(Crossing* c, const Meta& meta, const Json& b, const Limits& 
 Applied ApplyXray(Crossing* c, const Meta& meta, const Json& b, const Limits& limits) {
   const std::string scan = Str(b, "scan_id");
   if (scan.empty()) return Fail("an X-ray scan without a 'scan_id'");
+  if (scan.size() > kMaxIdentifier) return TooLong("scan_id", scan.size());
   // Delivery is at-least-once: the same scan again is counted, not added.
   if (Json* known = FindBy(&c->xray, "scan_id", scan)) {
     CountRead(known, meta);
@@ -181,7 +219,9 @@ Applied ApplyXray(Crossing* c, const Meta& meta, const Json& b, const Limits& li
                {"read_id", meta.id},
                {"time_us", meta.time_us},
                {"reads", 1}};
-  AppendBounded(c, &c->xray, "xray", Bounded(std::move(item), limits), limits.list);
+  AppendBounded(c, &c->xray, "xray",
+                Bounded(std::move(item), limits, {"scan_id", "read_id", "time_us", "reads"}),
+                limits.list);
   return {};
 }
 
@@ -191,6 +231,9 @@ Applied ApplyHit(Crossing* c, const Meta& meta, const Json& b, const Limits& lim
   const std::string list = Str(entry, "list");
   const std::string id = Str(entry, "id");
   const std::string source = Str(b, "source_id");
+  if (source.size() > kMaxIdentifier) return TooLong("source_id", source.size());
+  if (list.size() > kMaxIdentifier) return TooLong("entry.list", list.size());
+  if (id.size() > kMaxIdentifier) return TooLong("entry.id", id.size());
   for (const Json& known : c->hits)
     if (Str(known["entry"], "list") == list && Str(known["entry"], "id") == id &&
         Str(known, "source_id") == source)
@@ -204,7 +247,9 @@ Applied ApplyHit(Crossing* c, const Meta& meta, const Json& b, const Limits& lim
                {"source_topic", Typed(b, "source_topic", "s")},
                {"id", meta.id},
                {"time_us", meta.time_us}};
-  AppendBounded(c, &c->hits, "hits", Bounded(std::move(item), limits), limits.list);
+  AppendBounded(c, &c->hits, "hits",
+                Bounded(std::move(item), limits, {"entry", "source_id", "id", "time_us"}),
+                limits.list);
   return {};
 }
 
@@ -224,13 +269,22 @@ Applied ApplyManifest(Crossing* c, const Meta& meta, const Json& b, const Limits
   Json item = {{"status", found ? "found" : "unmatched"},
                {"source_id", Typed(b, "source_id", "s")},
                {"source_topic", Typed(b, "source_topic", "s")},
-               {"manifest", Bounded(Typed(b, "manifest", "o"), limits)},
+               {"manifest", Typed(b, "manifest", "o").is_object()
+                                ? Bounded(Typed(b, "manifest", "o"), limits)
+                                : Json(nullptr)},
                {"id", meta.id},
                {"time_us", meta.time_us}};
   // What was looked up (plugins/manifest: matched_by plate|container, value; other manifests
   // that also matched; a read repaired before the lookup).
-  for (const char* key : {"matched_by", "value", "others", "repaired"})
-    if (b.contains(key)) item[key] = Bounded(b[key], limits);
+  // Each copied only when it has the type the picture promises (a peer may send anything).
+  if (const std::string by = Str(b, "matched_by"); by == "plate" || by == "container")
+    item["matched_by"] = by;
+  if (const std::string value = Str(b, "value"); !value.empty() && value.size() <= kMaxIdentifier)
+    item["value"] = value;
+  if (Json others = Bounded(Typed(b, "others", "a"), limits); others.is_array())
+    item["others"] = std::move(others);  // an oversized list is left out
+  if (const Json repaired = Typed(b, "repaired", "o"); repaired.is_object())
+    item["repaired"] = Bounded(repaired, limits);
   AppendBounded(c, &c->manifests, "manifests", std::move(item), limits.list);
   return {};
 }

@@ -101,6 +101,11 @@ lane = lane-1
 plates = 01 KG 123 ABC/KG, 777 AEK 05/KZ
 interval_ms = 50
 INI
+check "kordon plugin check passes acme-scale" \
+  "$build/bin/kordon" plugin check "$plugins/acme-scale.so" --setting interval_ms=20 --no-valgrind --messages 5
+check "kordon plugin check passes acme-camera" \
+  "$build/bin/kordon" plugin check "$plugins/acme-camera.so" --setting "plates=01 KG 123 ABC/KG" \
+  --setting interval_ms=20 --no-valgrind --messages 5
 check "kordon-host --check loads both" "$build/bin/kordon-host" --config "$work/site.ini" --check
 "$build/bin/kordon-host" --config "$work/site.ini" >"$work/host.log" 2>&1 &
 host=$!
