@@ -29,6 +29,7 @@
 #include "risk_cli.h"
 #include "script_cli.h"
 #include "plugin_check.h"
+#include "plugin_new.h"
 #include "topic.h"
 #include "watchlist_cli.h"
 
@@ -52,6 +53,7 @@ const char kUsage[] =
     "  devices              ask every device for its state (device.status.request) and list them\n"
     "  plugin info FILE     print a plugin's descriptor without starting it\n"
     "  plugin check FILE    run the conformance checks on a plugin (in child processes)\n"
+    "  plugin new NAME --kind KIND [--lang c|cpp]   write a ready-to-build plugin folder\n"
     "  journal query|export|retention|check DB   read and maintain a journal file\n"
     "  watchlist import|check  import a list into a watchlist database, or check against it\n"
     "  manifest import|lookup  import cargo declarations (manifests), or look one up\n"
@@ -413,7 +415,8 @@ int main(int argc, char** argv) {
     if (argc >= 3 && std::string(argv[2]) == "info") return PluginInfo(argc - 2, argv + 2);
     if (argc >= 3 && std::string(argv[2]) == "check")
       return PluginCheckCommand(argc - 2, argv + 2);
-    fmt::print(stderr, "kordon plugin: unknown subcommand; try 'kordon plugin info|check FILE'\n");
+    if (argc >= 3 && std::string(argv[2]) == "new") return PluginNewCommand(argc - 2, argv + 2);
+    fmt::print(stderr, "kordon plugin: unknown subcommand; try 'kordon plugin info|check|new'\n");
     return 1;
   }
   fmt::print(stderr, "kordon: unknown command '{}'\n\n{}", command, kUsage);

@@ -106,6 +106,17 @@ check "kordon plugin check passes acme-scale" \
 check "kordon plugin check passes acme-camera" \
   "$build/bin/kordon" plugin check "$plugins/acme-camera.so" --setting "plates=01 KG 123 ABC/KG" \
   --setting interval_ms=20 --no-valgrind --messages 5
+# `kordon plugin new`: a generated folder of each language builds against the SDK and passes
+# the checks.
+for lang in c cpp; do
+  name="acme-$lang-gen"
+  check "kordon plugin new $name --lang $lang" \
+    "$build/bin/kordon" plugin new "$name" --kind scanner --lang "$lang" --dir "$work/new"
+  check "the generated $lang plugin builds" sh -c "cmake -S '$work/new/$name' -B '$work/new/$name/build' \
+    -DCMAKE_PREFIX_PATH='$work/prefix' ${no_registry[*]} >/dev/null && cmake --build '$work/new/$name/build' >/dev/null"
+  check "the generated $lang plugin passes kordon plugin check" \
+    "$build/bin/kordon" plugin check "$work/new/$name/build/$name.so" --no-valgrind --messages 5
+done
 check "kordon-host --check loads both" "$build/bin/kordon-host" --config "$work/site.ini" --check
 "$build/bin/kordon-host" --config "$work/site.ini" >"$work/host.log" 2>&1 &
 host=$!
