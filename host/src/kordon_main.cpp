@@ -28,6 +28,7 @@
 #include "plugin_library.h"
 #include "risk_cli.h"
 #include "topic.h"
+#include "users_cli.h"
 #include "watchlist_cli.h"
 
 #include <thread>
@@ -54,6 +55,7 @@ const char kUsage[] =
     "  manifest import|lookup  import cargo declarations (manifests), or look one up\n"
     "  crossings search|show --db DB  find crossings by plate, document, name, container, lane\n"
     "  risk check|compare   check a risk profile; replay a journal through two profiles\n"
+    "  user add|passwd|list|disable --db DB  manage the console's users\n"
     "  version              print the tool's version and plugin ABI\n"
     "\n"
     "Run 'kordon <command> --help' for a command's options.\n";
@@ -404,6 +406,7 @@ int main(int argc, char** argv) {
   if (command == "manifest") return ManifestCommand(argc - 1, argv + 1);
   if (command == "crossings") return CrossingsCommand(argc - 1, argv + 1);
   if (command == "risk") return RiskCommand(argc - 1, argv + 1);
+  if (command == "user") return UsersCommand(argc - 1, argv + 1);
   if (command == "plugin") {
     if (argc >= 3 && std::string(argv[2]) == "info") return PluginInfo(argc - 2, argv + 2);
     fmt::print(stderr, "kordon plugin: unknown subcommand; try 'kordon plugin info FILE'\n");
