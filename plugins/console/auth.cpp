@@ -106,11 +106,11 @@ bool LoginLimiter::Allowed(const std::string& user, const std::string& address, 
   return wait == 0;
 }
 
-void LoginLimiter::Fail(const std::string& key, int64_t now_us) {
+void LoginLimiter::Fail(const std::string& key, int max_failures, int64_t now_us) {
   Record& r = records_[key];
   r.failures.push_back(now_us);
   while (!r.failures.empty() && now_us - r.failures.front() > window_us_) r.failures.pop_front();
-  if (static_cast<int>(r.failures.size()) >= max_failures_) {
+  if (static_cast<int>(r.failures.size()) >= max_failures) {
     r.locked_until_us = now_us + lockout_us_;
     r.failures.clear();
   }
@@ -125,8 +125,8 @@ void LoginLimiter::Failed(const std::string& user, const std::string& address, i
              (r.failures.empty() || now_us - r.failures.back() > window_us_);
     });
   }
-  Fail("u:" + user, now_us);
-  Fail("a:" + address, now_us);
+  Fail("u:" + user, max_user_failures_, now_us);
+  Fail("a:" + address, max_address_failures_, now_us);
 }
 
 void LoginLimiter::Succeeded(const std::string& user) {

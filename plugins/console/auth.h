@@ -6,9 +6,11 @@
 //    page sends back in the X-CSRF-Token header on every POST. Sessions end after
 //    `idle_timeout_us` without a request, on logout, or when the table is full (the least
 //    recently used goes first).
-//  - LoginLimiter counts failed logins per user name and per client address: `max_failures`
-//    within `window_us` lock that key for `lockout_us` (either key locked refuses the login,
-//    before the password is checked, so a locked account costs no Argon2 time).
+//  - LoginLimiter counts failed logins per user name and per client address: `max_user_failures`
+//    for one name (or `max_address_failures` from one address, higher: an address may be a
+//    shared workstation) within `window_us` lock that key for `lockout_us`. Either key locked
+//    refuses the login before the password is checked, so a locked account costs no Argon2
+//    time.
 //
 // Times are passed in (µs), so tests need no clock. Thread safety: both classes are
 // thread-safe (one mutex each); the HTTP threads share them.
@@ -70,8 +72,10 @@ bool CsrfOk(const Session& session, std::string_view header_token);
 
 class LoginLimiter {
  public:
-  LoginLimiter(int max_failures, int64_t window_us, int64_t lockout_us)
-      : max_failures_(max_failures), window_us_(window_us), lockout_us_(lockout_us) {}
+  LoginLimiter(int max_user_failures, int max_address_failures, int64_t window_us,
+               int64_t lockout_us)
+      : max_user_failures_(max_user_failures), max_address_failures_(max_address_failures),
+        window_us_(window_us), lockout_us_(lockout_us) {}
 
   // Whether a login for `user` from `address` may be tried now; when not, *retry_after_us
   // says how long until it may.
@@ -88,9 +92,11 @@ class LoginLimiter {
     int64_t locked_until_us = 0;
   };
   int64_t RetryAfter(const std::string& key, int64_t now_us);  // REQUIRES: mutex_ held
-  void Fail(const std::string& key, int64_t now_us);           // REQUIRES: mutex_ held
+  // REQUIRES: mutex_ held
+  void Fail(const std::string& key, int max_failures, int64_t now_us);
 
-  const int max_failures_;
+  const int max_user_failures_;
+  const int max_address_failures_;
   const int64_t window_us_;
   const int64_t lockout_us_;
   std::mutex mutex_;

@@ -200,14 +200,17 @@ class ConsolePlugin : public kordon::Plugin {
     const int64_t idle_s = st::IntInRange(h, "session_idle_s", 1800, 60, 86400);
     const int64_t max_sessions = st::IntInRange(h, "max_sessions", 64, 1, 10000);
     const int64_t failures = st::IntInRange(h, "login_max_failures", 5, 1, 1000);
+    const int64_t address_failures =
+        st::IntInRange(h, "login_max_failures_per_address", 20, 1, 10000);
     const int64_t window_s = st::IntInRange(h, "login_window_s", 300, 1, 86400);
     const int64_t lockout_s = st::IntInRange(h, "login_lockout_s", 300, 1, 86400);
     const int64_t queue = st::IntInRange(h, "sse_queue", 256, 4, 100000);
     max_clients_ = st::IntInRange(h, "max_clients", 16, 1, 256);
     decision_timeout_ms_ = st::IntInRange(h, "decision_timeout_ms", 5000, 100, 60000);
     sessions_ = std::make_unique<kc::SessionTable>(idle_s * 1000000, max_sessions);
-    limiter_ = std::make_unique<kc::LoginLimiter>(static_cast<int>(failures), window_s * 1000000,
-                                                  lockout_s * 1000000);
+    limiter_ = std::make_unique<kc::LoginLimiter>(static_cast<int>(failures),
+                                                  static_cast<int>(address_failures),
+                                                  window_s * 1000000, lockout_s * 1000000);
     hub_ = std::make_unique<kc::SseHub>(static_cast<size_t>(queue),
                                         static_cast<size_t>(max_clients_));
     if (!kc::InitSodium()) throw std::runtime_error("libsodium could not be initialised");
