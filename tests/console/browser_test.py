@@ -269,11 +269,17 @@ link = tcp://127.0.0.1:{ports["lane-1 scale"]}
         wait_for("the crossing link", lambda: driver.find_element(
             By.CSS_SELECTOR, f"[data-crossing='{crossing}']"), 5, logs).click()
         wait_for("the crossing view", lambda: byid("view-crossing").is_displayed(), 5, logs)
+        # Its channel, large (the risk module may have re-assessed it since the lanes view).
+        wait_for("the crossing's channel", lambda: {"green", "blue", "yellow", "red"} & set(
+            byid("crossing-channel").get_attribute("class").split()), 5, logs)
+        if byid("login").is_displayed():
+            fail("the login form is still shown beside the console", logs)
+        shot("06-crossing")
         byid("override-reason").send_keys("officer tries an override")
         byid("override").click()
         wait_for("the override refused", lambda: "error" in byid("override-result").get_attribute(
             "class") and byid("override-result").text, 10, logs)
-        shot("06-officer-override-refused")
+        shot("07-officer-override-refused")
 
         # The decision, confirmed by the crossings plugin.
         Select(byid("decision")).select_by_value("secondary_inspection")
@@ -281,7 +287,7 @@ link = tcp://127.0.0.1:{ports["lane-1 scale"]}
         byid("decide").click()
         wait_for("the decision confirmed", lambda: "ok" in byid("decision-result").get_attribute(
             "class").split(), 10, logs)
-        shot("07-decision-recorded")
+        shot("08-decision-recorded")
 
         # The journal holds the decision, naming the officer.
         def journaled(topic, needle):
@@ -293,7 +299,8 @@ link = tcp://127.0.0.1:{ports["lane-1 scale"]}
 
         # A supervisor may override, with a reason.
         byid("logout").click()
-        wait_for("the login form again", lambda: byid("login-form").is_displayed(), 10, logs)
+        wait_for("the login form again", lambda: byid("login-form").is_displayed() and
+                 not byid("app").is_displayed(), 10, logs)
         log_in("boris", "boris-password")
         driver.find_element(By.CSS_SELECTOR, "nav button[data-view=search]").click()
         plate = subprocess.run([kordon, "crossings", "show", "--db", f"{work}/crossings.sqlite",
@@ -309,10 +316,14 @@ link = tcp://127.0.0.1:{ports["lane-1 scale"]}
         byid("override").click()
         wait_for("the override accepted", lambda: "ok" in byid("override-result").get_attribute(
             "class").split(), 10, logs)
-        shot("08-supervisor-override")
+        shot("09-supervisor-override")
         wait_for("officer.override in the journal",
                  lambda: journaled("officer.override", '"user":"boris"'), 10, logs)
         print(f"passed; screenshots in {artifacts}")
+    except SystemExit as e:
+        if e.code not in (0, None):
+            shot("failed")
+        raise
     finally:
         if driver is not None:
             driver.quit()

@@ -138,7 +138,7 @@ function renderLanes() {
       .map(([name, d]) => el('span', { class: `light ${d.state}`, title: d.reason || '' },
                              `${name}: ${t(`dev_${d.state}`)}`));
     box.append(el('div', { class: 'lane', 'data-lane': lane },
-      el('h2', {}, `${t('lane')} ${lane}`),
+      el('h2', {}, lane),
       id ? el('p', {}, el('span', { class: 'crossing-link', 'data-crossing': id,
                                     onclick: () => openCrossing(id) }, id)) : el('p', {}, t('no_crossing')),
       c ? el('p', {}, c.plate || '—', ' · ', `${(c.documents || []).length} ${t('documents_n')}`) : null,
@@ -244,15 +244,22 @@ function renderCrossing() {
   $('c-manifests').replaceChildren(rows(p.manifests, (m) => {
     const mf = m.manifest || {};
     return [el('strong', {}, t(`mf_${m.status}`)), ` (${m.matched_by || ''} ${m.value || ''}) `,
-            mf.consignor ? `${mf.consignor} → ${mf.consignee || ''} ` : '', mf.goods || mf.description || '',
+            mf.consignor ? `${mf.consignor} → ${mf.consignee || ''} ` : '',
+            Array.isArray(mf.goods) ? mf.goods.map((g) => `${g.description || ''} (${g.hs_code || ''})`).join(', ')
+                                    : (mf.goods || mf.description || ''),
             mf.declared_gross_kg ?? mf.gross_kg ? ` · ${t('declared')} ${mf.declared_gross_kg ?? mf.gross_kg} kg` : ''];
   }));
   const w = p.weights || {};
   const declared = (p.manifests || []).map((m) => m.manifest && (m.manifest.declared_gross_kg ?? m.manifest.gross_kg))
     .find((x) => x !== undefined && x !== null);
+  // The scale weighs the truck, the manifest declares the cargo: a difference is shown, and
+  // marked when it is more than a tenth of the declaration.
+  const diff = w.latest && declared ? w.latest.kg - declared : null;
   $('c-weight').replaceChildren(w.latest ? el('p', {},
     el('strong', {}, `${w.latest.kg} kg`),
-    declared ? ` · ${t('declared')} ${declared} kg (${w.latest.kg - declared >= 0 ? '+' : ''}${Math.round(w.latest.kg - declared)} kg)` : ` · ${t('declared')} —`)
+    ` · ${t('declared')} ${declared ? `${declared} kg` : '—'} `,
+    diff !== null ? el('span', { class: Math.abs(diff) > declared / 10 ? 'bad' : '' },
+                       `(${diff >= 0 ? '+' : ''}${Math.round(diff)} kg)`) : '')
     : el('p', {}, '—'));
   $('c-xray').replaceChildren(rows(p.xray, (x) =>
     [el('strong', {}, x.scan_id), ` ${x.image_path || ''} `, (x.marks || []).length ? `${t('marks')}: ${(x.marks || []).length}` : '']));
