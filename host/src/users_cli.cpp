@@ -9,19 +9,18 @@
 // disabled user's sessions end at once.
 #include "users_cli.h"
 
+#include <fmt/format.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include <boost/program_options.hpp>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <boost/program_options.hpp>
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "accounts.h"
 
@@ -177,10 +176,11 @@ int UsersCommand(int argc, char** argv) {
   if (!ok) {
     fmt::print(stderr, "kordon user {}: {}\n", action, error);
     return error.find("SQLITE") != std::string::npos || error.find("sqlite") != std::string::npos
-               ? 3 : 2;
+               ? 3
+               : 2;
   }
   fmt::print("{}: {}\n", name,
-             action == "add" ? std::string("added as ") + kc::RoleName(*role)
+             action == "add"      ? std::string("added as ") + kc::RoleName(*role)
              : action == "passwd" ? std::string("password changed")
                                   : action + "d");
   return 0;

@@ -21,9 +21,12 @@ const char kSchema[] =
 
 const char* RoleName(Role role) {
   switch (role) {
-    case Role::kOfficer: return "officer";
-    case Role::kSupervisor: return "supervisor";
-    case Role::kAdministrator: return "administrator";
+    case Role::kOfficer:
+      return "officer";
+    case Role::kSupervisor:
+      return "supervisor";
+    case Role::kAdministrator:
+      return "administrator";
   }
   return "officer";
 }
@@ -113,8 +116,8 @@ bool UserStore::Exists(const std::string& name, std::string* error) {
   return Lookup(name, error).has_value();
 }
 
-bool UserStore::Add(const std::string& name, std::string_view password, Role role,
-                    int64_t now_us, std::string* error) {
+bool UserStore::Add(const std::string& name, std::string_view password, Role role, int64_t now_us,
+                    std::string* error) {
   if (!ValidUserName(name)) {
     *error = "user name '" + name + "' is not 1-64 of A-Z a-z 0-9 _ . -";
     return false;
@@ -136,7 +139,8 @@ bool UserStore::Add(const std::string& name, std::string_view password, Role rol
   sqlite::DbStatus s;
   sqlite::Statement st = db_->Prepare(
       "INSERT INTO users (name, hash, role, disabled, created_us, changed_us)"
-      " VALUES (?, ?, ?, 0, ?, ?)", &s);
+      " VALUES (?, ?, ?, 0, ?, ?)",
+      &s);
   if (!st) {
     *error = s.message;
     return false;

@@ -101,7 +101,8 @@ int64_t LoginLimiter::RetryAfter(const std::string& key, int64_t now_us) {
 bool LoginLimiter::Allowed(const std::string& user, const std::string& address, int64_t now_us,
                            int64_t* retry_after_us) {
   std::lock_guard<std::mutex> lock(mutex_);
-  const int64_t wait = std::max(RetryAfter("u:" + user, now_us), RetryAfter("a:" + address, now_us));
+  const int64_t wait =
+      std::max(RetryAfter("u:" + user, now_us), RetryAfter("a:" + address, now_us));
   if (retry_after_us != nullptr) *retry_after_us = wait;
   return wait == 0;
 }

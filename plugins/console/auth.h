@@ -74,8 +74,10 @@ class LoginLimiter {
  public:
   LoginLimiter(int max_user_failures, int max_address_failures, int64_t window_us,
                int64_t lockout_us)
-      : max_user_failures_(max_user_failures), max_address_failures_(max_address_failures),
-        window_us_(window_us), lockout_us_(lockout_us) {}
+      : max_user_failures_(max_user_failures),
+        max_address_failures_(max_address_failures),
+        window_us_(window_us),
+        lockout_us_(lockout_us) {}
 
   // Whether a login for `user` from `address` may be tried now; when not, *retry_after_us
   // says how long until it may.

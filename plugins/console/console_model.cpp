@@ -21,8 +21,8 @@ bool HasPrefix(std::string_view topic, std::string_view prefix) {
 }
 
 constexpr std::string_view kForwarded[] = {
-    "crossing", "risk.assessment", "alert", "device.status", "plugin.status", "console",
-    "officer", "db.watchlist.hit", "scanner", "scale.weight.stable", "bench"};
+    "crossing", "risk.assessment",  "alert",   "device.status",       "plugin.status", "console",
+    "officer",  "db.watchlist.hit", "scanner", "scale.weight.stable", "bench"};
 
 }  // namespace
 
@@ -47,17 +47,19 @@ bool ConsoleModel::OnMessage(const BusEvent& m, std::optional<std::string>* even
     const std::string lane = Str(body, "lane").empty() ? m.lane : Str(body, "lane");
     auto known = crossings_.find(id);
     // Consumers keep the highest revision (plugins/crossings/README.md).
-    const bool stale = known != crossings_.end() && body.value("revision", 0) <
-                                                        known->second.value("revision", 0);
+    const bool stale =
+        known != crossings_.end() && body.value("revision", 0) < known->second.value("revision", 0);
     if (!stale && !id.empty()) {
       const bool current = body.value("current", false) && Str(body, "state") != "closed";
-      if (current) lane_current_[lane] = id;
-      else if (lane_current_[lane] == id) lane_current_[lane] = "";
+      if (current)
+        lane_current_[lane] = id;
+      else if (lane_current_[lane] == id)
+        lane_current_[lane] = "";
       KeepCrossing(id, lane, body);
     }
   } else if (t == "risk.assessment") {
-    const std::string id = Str(body, "crossing_id").empty() ? m.crossing_id
-                                                            : Str(body, "crossing_id");
+    const std::string id =
+        Str(body, "crossing_id").empty() ? m.crossing_id : Str(body, "crossing_id");
     if (!id.empty()) {
       risk_[id] = body;
       if (Str(body, "channel") == "red" && red_alerted_.insert(id).second)
@@ -67,9 +69,13 @@ bool ConsoleModel::OnMessage(const BusEvent& m, std::optional<std::string>* even
     const std::string device = Str(body, "device").empty() ? m.source : Str(body, "device");
     const std::string state = Str(body, "state");
     const std::string before = devices_.count(device) ? Str(devices_[device], "state") : "";
+    const std::string previous = Str(body, "previous");
     body["lane"] = m.lane;
     devices_[device] = body;
-    if ((state == "offline" || state == "error") && state != before) Raise(m, "device_offline", body);
+    // A device that worked and stopped is an alert; one still connecting after the host
+    // started (closed -> offline) is shown by its light only.
+    const bool lost = state == "offline" && (previous == "idle" || previous == "busy");
+    if ((lost || state == "error") && state != before) Raise(m, "device_offline", body);
   } else if (t == "plugin.status") {
     const std::string instance = Str(body, "instance");
     plugin_states_[instance] = Str(body, "state");
@@ -97,8 +103,8 @@ bool ConsoleModel::OnMessage(const BusEvent& m, std::optional<std::string>* even
       }
     }
   }
-  Json out = {{"topic", m.topic}, {"id", m.id},     {"time_us", m.time_us},
-              {"source", m.source}, {"lane", m.lane}, {"crossing_id", m.crossing_id},
+  Json out = {{"topic", m.topic},       {"id", m.id},     {"time_us", m.time_us},
+              {"source", m.source},     {"lane", m.lane}, {"crossing_id", m.crossing_id},
               {"body", std::move(body)}};
   *event = out.dump();
   return true;
@@ -188,10 +194,16 @@ Json ConsoleModel::Snapshot() const {
   for (const auto& [id, body] : risk_) risk[id] = body;
   Json alerts = Json::array();
   for (const Alert& a : alerts_) {
-    alerts.push_back({{"id", a.id}, {"kind", a.kind}, {"topic", a.topic}, {"lane", a.lane},
-                      {"crossing_id", a.crossing_id}, {"time_us", a.time_us}, {"body", a.body},
+    alerts.push_back({{"id", a.id},
+                      {"kind", a.kind},
+                      {"topic", a.topic},
+                      {"lane", a.lane},
+                      {"crossing_id", a.crossing_id},
+                      {"time_us", a.time_us},
+                      {"body", a.body},
                       {"acknowledged_by", a.acknowledged_by},
-                      {"acknowledged_us", a.acknowledged_us}, {"answer", a.answer}});
+                      {"acknowledged_us", a.acknowledged_us},
+                      {"answer", a.answer}});
   }
   Json devices = Json::object();
   for (const auto& [d, body] : devices_) devices[d] = body;

@@ -5,9 +5,9 @@
 // from here, so a reloaded page shows what a live one shows.
 //
 // Alerts come from: alert.raised, db.watchlist.hit, a risk.assessment with the red channel
-// (once per crossing), a device.status entering offline or error, console.prompt. An alert's
-// id is the id of the message that raised it. alert.acknowledged / console.answer from any
-// console mark it done, so several consoles agree.
+// (once per crossing), a device.status entering error or going offline after it worked,
+// console.prompt. An alert's id is the id of the message that raised it. alert.acknowledged /
+// console.answer from any console mark it done, so several consoles agree.
 //
 // Thread safety: none; the plugin guards one ConsoleModel with a mutex.
 #ifndef KORDON_PLUGINS_CONSOLE_CONSOLE_MODEL_H_
@@ -17,12 +17,11 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 namespace kordon::console {
 
@@ -44,7 +43,7 @@ struct Alert {
   std::string lane;
   std::string crossing_id;
   int64_t time_us = 0;
-  nlohmann::json body;  // the raising message's body
+  nlohmann::json body;          // the raising message's body
   std::string acknowledged_by;  // "" while open
   int64_t acknowledged_us = 0;
   std::string answer;  // prompts: the answer given
@@ -89,8 +88,8 @@ class ConsoleModel {
   const size_t max_alerts_;
   std::map<std::string, uint64_t> topic_counts_;
   std::map<std::string, std::string> plugin_states_;
-  std::map<std::string, nlohmann::json> plugins_;   // instance → plugin.status body
-  std::map<std::string, nlohmann::json> devices_;   // device → device.status body + lane
+  std::map<std::string, nlohmann::json> plugins_;    // instance → plugin.status body
+  std::map<std::string, nlohmann::json> devices_;    // device → device.status body + lane
   std::map<std::string, std::string> lane_current_;  // lane → current crossing id ("" none)
   std::map<std::string, nlohmann::json> crossings_;  // id → latest picture
   std::deque<std::string> crossing_order_;           // ids, oldest first (bounded)

@@ -9,9 +9,6 @@
 // thread hands them through Waiter objects. The actor thread never waits for an HTTP thread:
 // SSE frames go into bounded per-client queues (SseHub).
 #include <dlfcn.h>
-
-#include <kordon/plugin.hpp>
-
 #include <httplib.h>
 
 #include <algorithm>
@@ -21,17 +18,17 @@
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
+#include <kordon/plugin.hpp>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <utility>
-
-#include <nlohmann/json.hpp>
 
 #include "accounts.h"
 #include "auth.h"
@@ -153,9 +150,9 @@ std::string Label(const std::string& v) {
 struct Waiter {
   std::mutex mutex;
   std::condition_variable cv;
-  bool done = false;     // GUARDED_BY(mutex)
-  bool ok = false;       // GUARDED_BY(mutex)
-  std::string body;      // GUARDED_BY(mutex): the reply, or the error
+  bool done = false;  // GUARDED_BY(mutex)
+  bool ok = false;    // GUARDED_BY(mutex)
+  std::string body;   // GUARDED_BY(mutex): the reply, or the error
   void Finish(bool success, std::string text) {
     {
       std::lock_guard<std::mutex> lock(mutex);
@@ -195,8 +192,9 @@ class ConsolePlugin : public kordon::Plugin {
                                   "' has no index.html (the console's pages)");
     users_path_ = h.ConfigOr("users", "");
     if (users_path_.empty())
-      throw std::invalid_argument("setting 'users' (the users file, see 'kordon user add') is "
-                                  "required");
+      throw std::invalid_argument(
+          "setting 'users' (the users file, see 'kordon user add') is "
+          "required");
     const int64_t idle_s = st::IntInRange(h, "session_idle_s", 1800, 60, 86400);
     const int64_t max_sessions = st::IntInRange(h, "max_sessions", 64, 1, 10000);
     const int64_t failures = st::IntInRange(h, "login_max_failures", 5, 1, 1000);
@@ -211,8 +209,8 @@ class ConsolePlugin : public kordon::Plugin {
     limiter_ = std::make_unique<kc::LoginLimiter>(static_cast<int>(failures),
                                                   static_cast<int>(address_failures),
                                                   window_s * 1000000, lockout_s * 1000000);
-    hub_ = std::make_unique<kc::SseHub>(static_cast<size_t>(queue),
-                                        static_cast<size_t>(max_clients_));
+    hub_ =
+        std::make_unique<kc::SseHub>(static_cast<size_t>(queue), static_cast<size_t>(max_clients_));
     if (!kc::InitSodium()) throw std::runtime_error("libsodium could not be initialised");
   }
 
@@ -261,22 +259,21 @@ class ConsolePlugin : public kordon::Plugin {
       decision_waiters_.clear();
     }
     const kc::SseHub::Stats s = hub_->stats();
-    host().Info("console: http requests " + std::to_string(http_requests_) + ", logins " +
-                std::to_string(logins_ok_) + " (failed " + std::to_string(logins_failed_) +
-                ", limited " + std::to_string(logins_limited_) + "), csrf refused " +
-                std::to_string(csrf_refused_) + ", forbidden " + std::to_string(forbidden_) +
-                ", decisions " + std::to_string(decisions_) + ", overrides " +
-                std::to_string(overrides_) + ", sse clients " + std::to_string(s.connected) +
-                " (overflowed " + std::to_string(s.overflows) + ", refused " +
-                std::to_string(s.refused) + "), publish failures " +
-                std::to_string(publish_failures_));
+    host().Info(
+        "console: http requests " + std::to_string(http_requests_) + ", logins " +
+        std::to_string(logins_ok_) + " (failed " + std::to_string(logins_failed_) + ", limited " +
+        std::to_string(logins_limited_) + "), csrf refused " + std::to_string(csrf_refused_) +
+        ", forbidden " + std::to_string(forbidden_) + ", decisions " + std::to_string(decisions_) +
+        ", overrides " + std::to_string(overrides_) + ", sse clients " +
+        std::to_string(s.connected) + " (overflowed " + std::to_string(s.overflows) + ", refused " +
+        std::to_string(s.refused) + "), publish failures " + std::to_string(publish_failures_));
     return kordon::Status::Ok();
   }
 
   kordon::Status OnMessage(const kordon::Message& m) override {
-    kc::BusEvent e{std::string(m.topic()),  std::string(m.id()),   m.time_us(),
-                   std::string(m.source()), std::string(m.lane()), std::string(m.crossing_id()),
-                   m.body()};
+    kc::BusEvent e{
+        std::string(m.topic()), std::string(m.id()),          m.time_us(), std::string(m.source()),
+        std::string(m.lane()),  std::string(m.crossing_id()), m.body()};
     std::optional<std::string> event;
     {
       std::lock_guard<std::mutex> lock(model_mutex_);
@@ -307,8 +304,10 @@ class ConsolePlugin : public kordon::Plugin {
       w = it->second;
       decision_waiters_.erase(it);
     }
-    if (e.topic == "crossing.closed") w->Finish(true, Json{{"decision", body["decision"]}}.dump());
-    else w->Finish(false, Str(body, "reason"));
+    if (e.topic == "crossing.closed")
+      w->Finish(true, Json{{"decision", body["decision"]}}.dump());
+    else
+      w->Finish(false, Str(body, "reason"));
   }
 
   // The session of a request, or nullopt after answering it (401/403/415).
@@ -415,21 +414,22 @@ class ConsolePlugin : public kordon::Plugin {
     svr.set_mount_point("/", web_root_);
 
     svr.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
-      SendJson(res, 200, {{"status", "ok"}, {"sse_clients", hub_->stats().clients},
-                          {"sessions", sessions_->size()}});
+      SendJson(res, 200,
+               {{"status", "ok"},
+                {"sse_clients", hub_->stats().clients},
+                {"sessions", sessions_->size()}});
     });
     svr.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(Metrics(), "text/plain; version=0.0.4");
     });
-    svr.Post("/api/login", [this](const httplib::Request& req, httplib::Response& res) {
-      Login(req, res);
-    });
+    svr.Post("/api/login",
+             [this](const httplib::Request& req, httplib::Response& res) { Login(req, res); });
     svr.Post("/api/logout", [this](const httplib::Request& req, httplib::Response& res) {
       auto s = Authorize(req, res, kc::Role::kOfficer, true);
       if (!s) return;
       sessions_->Remove(s->id);
-      res.set_header("Set-Cookie", std::string(kCookie) +
-                                       "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+      res.set_header("Set-Cookie",
+                     std::string(kCookie) + "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
       SendJson(res, 200, {{"ok", true}});
     });
     svr.Get("/api/session", [this](const httplib::Request& req, httplib::Response& res) {
@@ -446,21 +446,17 @@ class ConsolePlugin : public kordon::Plugin {
       }
       SendJson(res, 200, snapshot);
     });
-    svr.Get("/events", [this](const httplib::Request& req, httplib::Response& res) {
-      Events(req, res);
-    });
+    svr.Get("/events",
+            [this](const httplib::Request& req, httplib::Response& res) { Events(req, res); });
     svr.Post("/api/alerts/ack", [this](const httplib::Request& req, httplib::Response& res) {
       Acknowledge(req, res);
     });
-    svr.Post("/api/prompts/answer", [this](const httplib::Request& req, httplib::Response& res) {
-      Answer(req, res);
-    });
-    svr.Post("/api/decision", [this](const httplib::Request& req, httplib::Response& res) {
-      Decide(req, res);
-    });
-    svr.Post("/api/override", [this](const httplib::Request& req, httplib::Response& res) {
-      Override(req, res);
-    });
+    svr.Post("/api/prompts/answer",
+             [this](const httplib::Request& req, httplib::Response& res) { Answer(req, res); });
+    svr.Post("/api/decision",
+             [this](const httplib::Request& req, httplib::Response& res) { Decide(req, res); });
+    svr.Post("/api/override",
+             [this](const httplib::Request& req, httplib::Response& res) { Override(req, res); });
     svr.Get("/api/crossings", [this](const httplib::Request& req, httplib::Response& res) {
       if (!Authorize(req, res, kc::Role::kOfficer, false)) return;
       Json q = Json::object();
@@ -586,9 +582,11 @@ class ConsolePlugin : public kordon::Plugin {
     if (!alert) return SendError(res, 404, "no alert '" + id.substr(0, 64) + "'");
     if (!alert->acknowledged_by.empty())
       return SendError(res, 409, "already acknowledged by " + alert->acknowledged_by);
-    if (alert->kind == "prompt") return SendError(res, 409, "a prompt is answered, not acknowledged");
-    Json out = {{"alert_id", id},  {"alert_topic", alert->topic}, {"kind", alert->kind},
-                {"user", s->user}, {"lane", alert->lane},         {"crossing_id", alert->crossing_id}};
+    if (alert->kind == "prompt")
+      return SendError(res, 409, "a prompt is answered, not acknowledged");
+    Json out = {{"alert_id", id},      {"alert_topic", alert->topic},
+                {"kind", alert->kind}, {"user", s->user},
+                {"lane", alert->lane}, {"crossing_id", alert->crossing_id}};
     if (!Publish("alert.acknowledged", out, alert->lane, alert->crossing_id))
       return SendError(res, 503, "the acknowledgement could not be published; try again");
     ++acks_;
@@ -613,8 +611,8 @@ class ConsolePlugin : public kordon::Plugin {
                                     [&](const Json& c) { return c.is_string() && c == answer; });
     if (answer.empty() || answer.size() > 1000 || (!choices.empty() && !listed))
       return SendError(res, 400, "the answer must be one of the prompt's choices");
-    const std::string lane = Str(prompt->body, "lane").empty() ? prompt->lane
-                                                              : Str(prompt->body, "lane");
+    const std::string lane =
+        Str(prompt->body, "lane").empty() ? prompt->lane : Str(prompt->body, "lane");
     Json out = {{"prompt_id", prompt_id}, {"lane", lane}, {"answer", answer}, {"user", s->user}};
     if (!Publish("console.answer", out, lane, prompt->crossing_id))
       return SendError(res, 503, "the answer could not be published; try again");
@@ -629,10 +627,12 @@ class ConsolePlugin : public kordon::Plugin {
     const std::string crossing = Str(*body, "crossing_id");
     const std::string decision = Str(*body, "decision");
     const std::string notes = Str(*body, "notes");
-    if (crossing.empty() || crossing.size() > 128) return SendError(res, 400, "crossing_id is required");
+    if (crossing.empty() || crossing.size() > 128)
+      return SendError(res, 400, "crossing_id is required");
     if (!OneOf(decision, kDecisions))
-      return SendError(res, 400, "decision must be cleared, secondary_inspection, "
-                                 "refused_entry or goods_detained");
+      return SendError(res, 400,
+                       "decision must be cleared, secondary_inspection, "
+                       "refused_entry or goods_detained");
     if (notes.size() > 4096) return SendError(res, 400, "notes have at most 4096 bytes");
     std::string lane;
     {
@@ -660,12 +660,17 @@ class ConsolePlugin : public kordon::Plugin {
     }
     if (!sent) return SendError(res, 503, "the decision could not be published; try again");
     if (!settled)
-      return SendError(res, 504, "the crossings service did not confirm the decision in time; "
-                                 "check the crossing before deciding again");
+      return SendError(res, 504,
+                       "the crossings service did not confirm the decision in time; "
+                       "check the crossing before deciding again");
     std::lock_guard<std::mutex> lock(w->mutex);
     if (!w->ok) return SendError(res, 409, w->body);
-    SendJson(res, 200, {{"ok", true}, {"crossing_id", crossing}, {"decision", decision},
-                        {"officer", s->user}, {"state", "closed"}});
+    SendJson(res, 200,
+             {{"ok", true},
+              {"crossing_id", crossing},
+              {"decision", decision},
+              {"officer", s->user},
+              {"state", "closed"}});
   }
 
   void Override(const httplib::Request& req, httplib::Response& res) {
@@ -676,8 +681,10 @@ class ConsolePlugin : public kordon::Plugin {
     const std::string crossing = Str(*body, "crossing_id");
     const std::string channel = Str(*body, "channel");
     const std::string reason = Trimmed(Str(*body, "reason"));
-    if (crossing.empty() || crossing.size() > 128) return SendError(res, 400, "crossing_id is required");
-    if (!OneOf(channel, kChannels)) return SendError(res, 400, "channel must be green, blue, yellow or red");
+    if (crossing.empty() || crossing.size() > 128)
+      return SendError(res, 400, "crossing_id is required");
+    if (!OneOf(channel, kChannels))
+      return SendError(res, 400, "channel must be green, blue, yellow or red");
     if (reason.size() < 5 || reason.size() > 4096)
       return SendError(res, 400, "an override needs a written reason (5-4096 characters)");
     std::string lane, previous;
@@ -686,13 +693,18 @@ class ConsolePlugin : public kordon::Plugin {
       lane = model_.LaneOf(crossing);
       previous = model_.ChannelOf(crossing);
     }
-    Json out = {{"crossing_id", crossing}, {"lane", lane}, {"channel", channel},
+    Json out = {{"crossing_id", crossing},
+                {"lane", lane},
+                {"channel", channel},
                 {"previous_channel", previous.empty() ? Json(nullptr) : Json(previous)},
-                {"reason", reason}, {"user", s->user}, {"role", kc::RoleName(s->role)}};
+                {"reason", reason},
+                {"user", s->user},
+                {"role", kc::RoleName(s->role)}};
     if (!Publish("officer.override", out, lane, crossing))
       return SendError(res, 503, "the override could not be published; try again");
     ++overrides_;
-    host().Info(s->user + " overrode the channel of " + crossing + " to " + channel + ": " + reason);
+    host().Info(s->user + " overrode the channel of " + crossing + " to " + channel + ": " +
+                reason);
     SendJson(res, 200, {{"ok", true}, {"crossing_id", crossing}, {"channel", channel}});
   }
 
@@ -715,20 +727,23 @@ class ConsolePlugin : public kordon::Plugin {
       alerts = model_.alerts_raised();
       open_alerts = model_.open_alerts();
     }
-    out += "# HELP kordon_bus_messages_total Messages the console received, per topic.\n"
-           "# TYPE kordon_bus_messages_total counter\n";
+    out +=
+        "# HELP kordon_bus_messages_total Messages the console received, per topic.\n"
+        "# TYPE kordon_bus_messages_total counter\n";
     for (const auto& [t, n] : topics)
       out += "kordon_bus_messages_total{topic=\"" + Label(t) + "\"} " + std::to_string(n) + "\n";
-    out += "# HELP kordon_plugin_up 1 when the instance runs (plugin.status), else 0.\n"
-           "# TYPE kordon_plugin_up gauge\n";
+    out +=
+        "# HELP kordon_plugin_up 1 when the instance runs (plugin.status), else 0.\n"
+        "# TYPE kordon_plugin_up gauge\n";
     for (const auto& [p, state] : plugins)
       out += "kordon_plugin_up{instance=\"" + Label(p) + "\",state=\"" + Label(state) + "\"} " +
              (state == "running" ? "1" : "0") + "\n";
-    out += "# HELP kordon_device_healthy 1 when the device is idle or busy (device.status).\n"
-           "# TYPE kordon_device_healthy gauge\n";
+    out +=
+        "# HELP kordon_device_healthy 1 when the device is idle or busy (device.status).\n"
+        "# TYPE kordon_device_healthy gauge\n";
     for (const auto& [d, state] : devices)
-      out += "kordon_device_healthy{device=\"" + Label(d) + "\",state=\"" + Label(state) +
-             "\"} " + (state == "idle" || state == "busy" ? "1" : "0") + "\n";
+      out += "kordon_device_healthy{device=\"" + Label(d) + "\",state=\"" + Label(state) + "\"} " +
+             (state == "idle" || state == "busy" ? "1" : "0") + "\n";
     const kc::SseHub::Stats s = hub_->stats();
     counter("kordon_console_http_requests_total", "HTTP requests served.", http_requests_);
     counter("kordon_console_logins_total", "Successful logins.", logins_ok_);
@@ -790,8 +805,8 @@ class ConsolePlugin : public kordon::Plugin {
   std::thread server_thread_;
 
   std::atomic<uint64_t> http_requests_{0}, logins_ok_{0}, logins_failed_{0}, logins_limited_{0},
-      unauthenticated_{0}, csrf_refused_{0}, forbidden_{0}, decisions_{0}, overrides_{0},
-      acks_{0}, searches_{0}, publish_failures_{0};
+      unauthenticated_{0}, csrf_refused_{0}, forbidden_{0}, decisions_{0}, overrides_{0}, acks_{0},
+      searches_{0}, publish_failures_{0};
 };
 
 }  // namespace

@@ -77,7 +77,7 @@ class SseHub {
   const size_t max_clients_;
   mutable std::mutex mutex_;
   std::vector<std::shared_ptr<SseClient>> clients_;  // GUARDED_BY(mutex_)
-  Stats stats_;                                       // GUARDED_BY(mutex_)
+  Stats stats_;                                      // GUARDED_BY(mutex_)
 };
 
 }  // namespace kordon::console

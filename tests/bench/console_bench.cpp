@@ -13,6 +13,8 @@
 // loopback.
 //
 // Exit status: 0; 1 when a run failed or an event was lost; 2 on a usage error.
+#include <fmt/format.h>
+#include <httplib.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -22,14 +24,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <fmt/format.h>
-#include <httplib.h>
-#include <nlohmann/json.hpp>
 
 #include "accounts.h"
 #include "host_harness.h"
@@ -58,15 +57,15 @@ int Run(int messages, int interval_ms) {
   {
     std::string error;
     auto store = kordon::console::UserStore::Open(users, false, &error);
-    if (!store || !store->Add("bench", "bench-password", kordon::console::Role::kOfficer, 1, &error)) {
+    if (!store ||
+        !store->Add("bench", "bench-password", kordon::console::Role::kOfficer, 1, &error)) {
       fmt::print(stderr, "console_bench: users file: {}\n", error);
       return 1;
     }
   }
-  HostProcess host(dir, HostSection(dir) +
-                            PluginSection("console", SitePlugin("console"),
-                                          "listen = 127.0.0.1:0\nusers = " + users +
-                                              "\nsse_queue = 100000"));
+  HostProcess host(dir, HostSection(dir) + PluginSection("console", SitePlugin("console"),
+                                                         "listen = 127.0.0.1:0\nusers = " + users +
+                                                             "\nsse_queue = 100000"));
   std::string why;
   if (!host.WaitReady(15s, &why) || !host.WaitForLog("console listening on", 5s)) {
     fmt::print(stderr, "console_bench: the host did not start: {}\n{}\n", why, host.Log());
@@ -147,7 +146,8 @@ int Run(int messages, int interval_ms) {
     bus_us.clear();
   }
   for (int i = 0; i < messages; ++i) {
-    const std::string body = nlohmann::json{{"seq", i}, {"t", NowNs()}, {"plate", "01KG777AAA"}}.dump();
+    const std::string body =
+        nlohmann::json{{"seq", i}, {"t", NowNs()}, {"plate", "01KG777AAA"}}.dump();
     if (!publisher->Publish("bench.console", body).ok()) {
       fmt::print(stderr, "console_bench: publish failed\n");
       break;
@@ -158,7 +158,8 @@ int Run(int messages, int interval_ms) {
   while (Clock::now() < deadline) {
     {
       std::lock_guard<std::mutex> lock(mutex);
-      if (static_cast<int>(sse_us.size()) >= messages && static_cast<int>(bus_us.size()) >= messages)
+      if (static_cast<int>(sse_us.size()) >= messages &&
+          static_cast<int>(bus_us.size()) >= messages)
         break;
     }
     std::this_thread::sleep_for(10ms);
@@ -173,12 +174,18 @@ int Run(int messages, int interval_ms) {
   const double b50 = Percentile(bus_us, 0.5), b99 = Percentile(bus_us, 0.99);
   const double s50 = Percentile(sse_us, 0.5), s99 = Percentile(sse_us, 0.99);
   fmt::print("console_bench: {} messages every {} ms, one page connected\n", messages, interval_ms);
-  fmt::print("  baseline: bus subscriber (bus.egress)   received {:>6}  p50 {:>8.1f} us  p99 {:>8.1f} us\n",
-             bus_us.size(), b50, b99);
-  fmt::print("  console: SSE event at the page           received {:>6}  p50 {:>8.1f} us  p99 {:>8.1f} us\n",
-             sse_us.size(), s50, s99);
-  fmt::print("  ratio console/baseline                   p50 {:.2f}  p99 {:.2f}   (goal: console p99 <= 2000 us)\n",
-             b50 > 0 ? s50 / b50 : 0.0, b99 > 0 ? s99 / b99 : 0.0);
+  fmt::print(
+      "  baseline: bus subscriber (bus.egress)   received {:>6}  p50 {:>8.1f} us  p99 {:>8.1f} "
+      "us\n",
+      bus_us.size(), b50, b99);
+  fmt::print(
+      "  console: SSE event at the page           received {:>6}  p50 {:>8.1f} us  p99 {:>8.1f} "
+      "us\n",
+      sse_us.size(), s50, s99);
+  fmt::print(
+      "  ratio console/baseline                   p50 {:.2f}  p99 {:.2f}   (goal: console p99 <= "
+      "2000 us)\n",
+      b50 > 0 ? s50 / b50 : 0.0, b99 > 0 ? s99 / b99 : 0.0);
   if (static_cast<int>(sse_us.size()) < messages || static_cast<int>(bus_us.size()) < messages) {
     fmt::print(stderr, "console_bench: events lost (sse {}, bus {}, sent {})\n", sse_us.size(),
                bus_us.size(), messages);
@@ -193,8 +200,10 @@ int main(int argc, char** argv) {
   int messages = 2000, interval_ms = 2;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--messages" && i + 1 < argc) messages = std::atoi(argv[++i]);
-    else if (a == "--interval-ms" && i + 1 < argc) interval_ms = std::atoi(argv[++i]);
+    if (a == "--messages" && i + 1 < argc)
+      messages = std::atoi(argv[++i]);
+    else if (a == "--interval-ms" && i + 1 < argc)
+      interval_ms = std::atoi(argv[++i]);
     else {
       fmt::print(stderr, "usage: console_bench [--messages N] [--interval-ms MS]\n");
       return 2;

@@ -1,14 +1,13 @@
 // The users file (plugins/console/accounts.h) on real SQLite files: Argon2id hashes, roles,
 // disabled users, refusals.
-#include <doctest/doctest.h>
+#include "accounts.h"
 
+#include <doctest/doctest.h>
 #include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
 #include <string>
-
-#include "accounts.h"
 
 namespace kc = kordon::console;
 

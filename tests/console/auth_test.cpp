@@ -1,12 +1,12 @@
 // Sessions, CSRF tokens and the login rate limiter (plugins/console/auth.h), with times
 // passed in.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include "auth.h"
+
 #include <doctest/doctest.h>
 
 #include <set>
 #include <string>
-
-#include "auth.h"
 
 namespace kc = kordon::console;
 
@@ -27,7 +27,8 @@ TEST_CASE("session ids and CSRF tokens are 256 random bits, distinct") {
   }
 }
 
-TEST_CASE("a session is found by its id until it is idle too long, logged out or its user is removed") {
+TEST_CASE(
+    "a session is found by its id until it is idle too long, logged out or its user is removed") {
   kc::SessionTable table(60 * kSecond, 100);
   kc::Session s = table.Create("anna", kc::Role::kSupervisor, 0);
   auto found = table.Find(s.id, 30 * kSecond);

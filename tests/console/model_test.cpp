@@ -2,10 +2,9 @@
 // alerts raised and acknowledged, what is forwarded to the pages, per-topic counts.
 #include <doctest/doctest.h>
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "console_model.h"
 
@@ -18,8 +17,8 @@ std::optional<std::string> Feed(kc::ConsoleModel& m, const std::string& topic,
                                 const std::string& body, const std::string& lane = "lane-1",
                                 const std::string& crossing = "", const std::string& id = "") {
   static int n = 0;
-  kc::BusEvent e{topic, id.empty() ? "id" + std::to_string(++n) : id, 1000, "src", lane,
-                 crossing, body};
+  kc::BusEvent e{topic, id.empty() ? "id" + std::to_string(++n) : id, 1000, "src", lane, crossing,
+                 body};
   std::optional<std::string> out;
   m.OnMessage(e, &out);
   return out;
@@ -36,23 +35,32 @@ TEST_CASE("a lane shows its current crossing until it closes; stale revisions ar
   Feed(m, "crossing.updated",
        R"({"id":"c1","lane":"lane-1","state":"open","current":true,"revision":3})", "lane-1", "c1");
   Feed(m, "crossing.updated",
-       R"({"id":"c1","lane":"lane-1","state":"closed","current":true,"revision":2})", "lane-1", "c1");
+       R"({"id":"c1","lane":"lane-1","state":"closed","current":true,"revision":2})", "lane-1",
+       "c1");
   CHECK(m.Snapshot()["crossings"]["c1"]["revision"] == 3);
   CHECK(m.Snapshot()["lanes"]["lane-1"]["current"] == "c1");
   Feed(m, "crossing.closed",
-       R"({"id":"c1","lane":"lane-1","state":"closed","current":false,"revision":4})", "lane-1", "c1");
+       R"({"id":"c1","lane":"lane-1","state":"closed","current":false,"revision":4})", "lane-1",
+       "c1");
   CHECK(m.Snapshot()["lanes"]["lane-1"]["current"] == "");
   CHECK(m.LaneOf("c1") == "lane-1");
 }
 
-TEST_CASE("alerts: raised by hits, red channel once, devices going offline, prompts; acknowledged from the bus") {
+TEST_CASE(
+    "alerts: raised by hits, red channel once, devices going offline, prompts; acknowledged from "
+    "the bus") {
   kc::ConsoleModel m;
   Feed(m, "db.watchlist.hit", R"({"explanation":"name match"})", "lane-1", "c1", "hit1");
-  Feed(m, "risk.assessment", R"({"crossing_id":"c1","channel":"red","reasons":["x"]})", "lane-1", "c1");
-  Feed(m, "risk.assessment", R"({"crossing_id":"c1","channel":"red","reasons":["x","y"]})", "lane-1", "c1");
-  Feed(m, "device.status", R"({"device":"cam1","state":"offline"})");
-  Feed(m, "device.status", R"({"device":"cam1","state":"offline"})");
-  Feed(m, "device.status", R"({"device":"cam1","state":"idle"})");
+  Feed(m, "risk.assessment", R"({"crossing_id":"c1","channel":"red","reasons":["x"]})", "lane-1",
+       "c1");
+  Feed(m, "risk.assessment", R"({"crossing_id":"c1","channel":"red","reasons":["x","y"]})",
+       "lane-1", "c1");
+  // Connecting at start is no alert; a working device going offline is, once.
+  Feed(m, "device.status", R"({"device":"cam1","state":"offline","previous":"closed"})");
+  Feed(m, "device.status", R"({"device":"cam1","state":"idle","previous":"offline"})");
+  Feed(m, "device.status", R"({"device":"cam1","state":"offline","previous":"idle"})");
+  Feed(m, "device.status", R"({"device":"cam1","state":"offline","previous":"idle"})");
+  Feed(m, "device.status", R"({"device":"cam1","state":"idle","previous":"offline"})");
   Feed(m, "console.prompt", R"({"prompt_id":"p1","question":"Scale down?","choices":["yes","no"]})",
        "lane-2", "", "prompt1");
   Feed(m, "alert.raised", R"({"source":"journal","severity":"critical","reason":"locked"})");
@@ -70,7 +78,8 @@ TEST_CASE("alerts: raised by hits, red channel once, devices going offline, prom
   CHECK(m.device_states().at("cam1") == "idle");
 }
 
-TEST_CASE("every topic is counted; only the console's topics are forwarded; bad bodies are counted") {
+TEST_CASE(
+    "every topic is counted; only the console's topics are forwarded; bad bodies are counted") {
   kc::ConsoleModel m;
   CHECK_FALSE(Feed(m, "scale.weight.live", R"({"kg":1})"));
   CHECK(Feed(m, "scanner.plate.read", R"({"plate":"X"})"));

@@ -1,12 +1,12 @@
 // The SSE fan-out (plugins/console/sse_hub.h): a slow client never makes Broadcast wait; it
 // is told to reload, ended and counted.
+#include "sse_hub.h"
+
 #include <doctest/doctest.h>
 
 #include <chrono>
 #include <string>
 #include <thread>
-
-#include "sse_hub.h"
 
 namespace kc = kordon::console;
 using namespace std::chrono_literals;
