@@ -31,6 +31,7 @@
 #include "plugin_check.h"
 #include "plugin_new.h"
 #include "topic.h"
+#include "users_cli.h"
 #include "watchlist_cli.h"
 
 #include <thread>
@@ -60,6 +61,7 @@ const char kUsage[] =
     "  crossings search|show --db DB  find crossings by plate, document, name, container, lane\n"
     "  risk check|compare   check a risk profile; replay a journal through two profiles\n"
     "  script check|test    check a site procedure; run it against a recording\n"
+    "  user add|passwd|list|disable --db DB  manage the console's users\n"
     "  version              print the tool's version and plugin ABI\n"
     "\n"
     "Run 'kordon <command> --help' for a command's options.\n";
@@ -411,6 +413,7 @@ int main(int argc, char** argv) {
   if (command == "crossings") return CrossingsCommand(argc - 1, argv + 1);
   if (command == "risk") return RiskCommand(argc - 1, argv + 1);
   if (command == "script") return ScriptCommand(argc - 1, argv + 1);
+  if (command == "user") return UsersCommand(argc - 1, argv + 1);
   if (command == "plugin") {
     if (argc >= 3 && std::string(argv[2]) == "info") return PluginInfo(argc - 2, argv + 2);
     if (argc >= 3 && std::string(argv[2]) == "check")
