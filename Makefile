@@ -45,7 +45,7 @@ package: build
 demo: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target kordon-host kordon logger mrz-reader plate-reader \
 	  container-reader weighbridge xray-scanner journal watchlist manifest crossings risk-rules \
-	  procedures kordon-site-sim
+	  procedures console kordon-site-sim
 	@BUILD_DIR=$(BUILD_DIR) config/run-demo
 
 # Benchmarks measure an optimised build of their own.

@@ -81,6 +81,9 @@ std::string DemoConfig(const TempDir& dir, const std::vector<int>& sim_ports) {
     } else if (line.rfind("profile = config/", 0) == 0) {
       out += "profile = " + SourcePath(line.substr(10)) + "\n";
       ++demo_files;
+    } else if (line.rfind("listen = ", 0) == 0) {  // the console: any free port
+      out += "listen = 127.0.0.1:0\n";
+      ++scripts;
     } else if (line.rfind("script = scripts/", 0) == 0) {
       out += "script = " + SourcePath(line.substr(9)) + "\n";
       ++scripts;
@@ -95,9 +98,9 @@ std::string DemoConfig(const TempDir& dir, const std::vector<int>& sim_ports) {
   }
   REQUIRE_MESSAGE(replaced == 3, "config/demo.ini no longer has [host], bus.ingress and bus.egress lines");
   // The spool, the journal, the watchlist and its import, the manifests and their followed
-  // file, the crossings, the risk profile.
-  CHECK(demo_files == 8);
-  CHECK(scripts == 4);  // the site's procedures
+  // file, the crossings, the risk profile, the console's users.
+  CHECK(demo_files == 9);  // ... and the console's users
+  CHECK(scripts == 5);     // the site's procedures and the console's address
   CHECK(links == static_cast<int>(sim_ports.size()));  // every simulated device is wired
   return out;
 }
