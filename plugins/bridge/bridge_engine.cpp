@@ -19,6 +19,7 @@ namespace {
 constexpr size_t kMaxInboundBatch = 1000;  // messages per transaction on the receiving side
 constexpr size_t kMaxReadRows = 128;       // outbox rows per read
 constexpr int64_t kPruneIntervalMs = 60000;
+constexpr size_t kMaxSessions = 1024;
 constexpr char kZapDomain[] = "kordon-bridge";
 
 int64_t NowMs() {
@@ -185,7 +186,8 @@ bool Engine::Start(std::string* error) {
     }
     char endpoint[256] = {};
     size_t size = sizeof(endpoint);
-    if (zmq_getsockopt(router_, ZMQ_LAST_ENDPOINT, endpoint, &size) == 0) bound_endpoint_ = endpoint;
+    if (zmq_getsockopt(router_, ZMQ_LAST_ENDPOINT, endpoint, &size) == 0)
+      bound_endpoint_ = endpoint;
   }
   const int64_t now = NowMs();
   for (const PartnerSpec& p : options_.partners) {
@@ -229,7 +231,8 @@ bool Engine::Start(std::string* error) {
     link->snap.state = LinkState::kClosed;
     links_.push_back(std::move(link));
   }
-  for (auto& link : links_) SetState(*link, LinkState::kConnecting, "connecting to " + link->spec.endpoint);
+  for (auto& link : links_)
+    SetState(*link, LinkState::kConnecting, "connecting to " + link->spec.endpoint);
   stop_ = false;
   thread_ = std::thread([this] { Run(); });
   return true;
@@ -420,6 +423,10 @@ void Engine::HandleInbound() {
           s.expected = c->seq;
         }
       }
+      // A session per connection; ROUTER gives each reconnect a new routing id, and a closed
+      // connection is not reported, so old sessions are forgotten beyond a bound.
+      if (sessions_.size() >= kMaxSessions && sessions_.count(rid) == 0)
+        sessions_.erase(sessions_.begin());
       sessions_[rid] = s;
       SendFrames(router_, &rid, Welcome(options_.site, s.expected - 1));
       continue;

@@ -432,6 +432,45 @@ TEST_SUITE("bridge-engine") {
     CHECK(snap.secure);
   }
 
+  TEST_CASE("a sender whose outbox was reset (new epoch) cannot make a message apply twice") {
+    TempDir dir;
+    std::string error;
+    EngineOptions b;
+    b.site = "site-b";
+    b.listen = "tcp://127.0.0.1:*";
+    b.outbox_path = dir.File("b-out.db");
+    b.applied_path = dir.File("b-applied.db");
+    Site site_b;
+    REQUIRE(site_b.Start(b, &error));
+    EngineOptions a;
+    a.site = "site-a";
+    a.partners = {{"site-b", site_b.engine->bound_endpoint(), ""}};
+    a.outbox_path = dir.File("a-out.db");
+    std::vector<std::string> full;
+    std::string first_epoch;
+    {
+      Site site_a;
+      REQUIRE(site_a.Start(a, &error));
+      first_epoch = site_a.engine->epoch();
+      for (int i = 0; i < 10; ++i)
+        REQUIRE(site_a.engine->Enqueue(Header("site-a", i), "{}", &full, &error));
+      CHECK(WaitFor([&] { return site_a.engine->Snapshot()[0].backlog == 0; }, 5s));
+    }
+    // The outbox file is lost: a new epoch starts again at seq 1 with the same ids, then
+    // new ones.
+    for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(dir.File("a-out.db") + suffix);
+    Site site_a;
+    REQUIRE(site_a.Start(a, &error));
+    CHECK(site_a.engine->epoch() != first_epoch);
+    for (int i = 0; i < 15; ++i)
+      REQUIRE(site_a.engine->Enqueue(Header("site-a", i), "{}", &full, &error));
+    CHECK(WaitFor([&] { return site_a.engine->Snapshot()[0].backlog == 0; }, 5s));
+    CHECK(site_b.Count() == 15);
+    CHECK(site_b.engine->inbound().duplicates == 10);
+    std::lock_guard<std::mutex> lock(site_b.mutex);
+    for (int i = 0; i < 15; ++i) CHECK(site_b.received[static_cast<size_t>(i)] == Header("", i).id);
+  }
+
   TEST_CASE("the listener drops a message that originated at its own site (a loop)") {
     TempDir dir;
     std::string error;
