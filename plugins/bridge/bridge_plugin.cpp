@@ -310,19 +310,22 @@ class Bridge : public kordon::Plugin {
                       {"malformed", in.malformed},   {"publish_busy", in.publish_busy},
                       {"refused", in.refused},       {"refused_clients", in.refused_clients}};
       std::lock_guard<std::mutex> lock(alert_mutex_);
-      last_backlog_[partner] = s.backlog;
+      last_published_[partner] = {s.backlog, s.refused_full};
       (void)host().Publish(kLinkStatusTopic,
                            j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     }
   }
 
-  // Instance thread: the backlog is not a state, so it goes out on a timer when it changed.
+  // Instance thread: the backlog is not a state, so it goes out on a timer when it (or the
+  // count of messages refused by a full outbox) changed.
   void PeriodicStatus() {
     for (const LinkSnapshot& s : engine_->Snapshot()) {
       {
         std::lock_guard<std::mutex> lock(alert_mutex_);
-        auto it = last_backlog_.find(s.partner);
-        if (it != last_backlog_.end() && it->second == s.backlog) continue;
+        auto it = last_published_.find(s.partner);
+        if (it != last_published_.end() &&
+            it->second == std::make_pair(s.backlog, s.refused_full))
+          continue;
       }
       auto m = models_.find(s.partner);
       if (m == models_.end()) continue;
@@ -360,7 +363,8 @@ class Bridge : public kordon::Plugin {
 
   std::mutex alert_mutex_;
   std::map<std::string, std::chrono::steady_clock::time_point> last_alert_;  // GUARDED_BY
-  std::map<std::string, int64_t> last_backlog_;                              // GUARDED_BY
+  // (backlog, refused_full) last published per partner.
+  std::map<std::string, std::pair<int64_t, uint64_t>> last_published_;  // GUARDED_BY
 };
 
 }  // namespace

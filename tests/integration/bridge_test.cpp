@@ -253,6 +253,39 @@ TEST_CASE("two sites: refusals are counted; a cut and restored link loses and do
   CHECK(Contains(host_a.Log(), "bridge of site site-a: received 320"));
 }
 
+TEST_CASE("a full outbox is an alert and an error per message, never a silent drop") {
+  TempDir dir;
+  std::string why;
+  const uint16_t dead = FreePort();  // nobody listens: the link stays down
+  HostProcess host(dir, HostSection(dir) +
+                            PluginSection("blo", SitePlugin("bridge"),
+                                          "site = site-a\npartners = site-b@tcp://127.0.0.1:" +
+                                              std::to_string(dead) + "\nforward = test.\n"
+                                              "outbox = " + dir.File("o.db") +
+                                              "\noutbox_limit = 5\nstatus_interval_ms = 200"));
+  REQUIRE_MESSAGE(host.WaitReady(10s, &why), why);
+  auto client = ConnectClient(host.ready(), {"alert.raised", "bridge.link.status"}, &why);
+  REQUIRE_MESSAGE(client != nullptr, why);
+  for (int i = 0; i < 8; ++i) REQUIRE(client->Publish("test.stream", "{\"n\":1}").ok());
+  auto alert = ReceiveTopic(*client, "alert.raised", 10s);
+  REQUIRE_MESSAGE(alert.has_value(), host.Log());
+  auto a = nlohmann::json::parse(alert->body);
+  CHECK(a.value("partner", "") == "site-b");
+  CHECK(a.value("severity", "") == "critical");
+  CHECK(alert->envelope.source == "blo");
+  auto status = ReceiveTopic(*client, "bridge.link.status", 10s, [](const host::BusMessage& m) {
+    auto j = nlohmann::json::parse(m.body, nullptr, false);
+    return j.is_object() && j.value("backlog", 0) == 5 &&
+           j["counters"].value("refused_full", 0) == 3;
+  });
+  CHECK_MESSAGE(status.has_value(), host.Log());
+  CHECK(host.WaitForLog("outbox for site-b is full (3 messages not queued so far)", 5s));
+  client.reset();
+  auto exit = host.StopWith(SIGTERM, 15s);
+  CHECK_MESSAGE((exit && exit->ExitedWith(0)), host.Log());
+  CHECK(Contains(host.Log(), "not queued (outbox full) 3"));
+}
+
 TEST_CASE("bridge settings are checked at create, naming the setting") {
   TempDir dir;
   std::string why;
