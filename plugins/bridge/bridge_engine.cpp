@@ -267,6 +267,10 @@ bool Engine::Enqueue(const MessageHeader& header, const std::string& body,
   std::vector<std::string> names;
   for (const PartnerSpec& p : options_.partners) names.push_back(p.name);
   if (names.empty()) return true;
+  if (!outbox_) {
+    *error = "the bridge is not started";
+    return false;
+  }
   const std::string header_json = EncodeHeader(header);
   auto result = outbox_->Enqueue(names, header_json, body, error);
   bool ok = true;
