@@ -4,6 +4,7 @@
 //   kordon pub TOPIC JSON          publish one message
 //   kordon devices                 ask every device plugin for its state and print a table
 //   kordon plugin info FILE        print a plugin's descriptor without starting it
+//   kordon keys generate --out P   write a CURVE key pair (P.key 0600, P.pub)
 //   kordon version
 //
 // Exit codes: 0 success, 1 usage error, 2 refused (bad plugin, rejected message),
@@ -24,6 +25,7 @@
 #include "config.h"
 #include "crossings_cli.h"
 #include "journal_cli.h"
+#include "keys_cli.h"
 #include "manifest_cli.h"
 #include "plugin_library.h"
 #include "risk_cli.h"
@@ -62,6 +64,7 @@ const char kUsage[] =
     "  risk check|compare   check a risk profile; replay a journal through two profiles\n"
     "  script check|test    check a site procedure; run it against a recording\n"
     "  user add|passwd|list|disable --db DB  manage the console's users\n"
+    "  keys generate --out PREFIX  write a CURVE key pair: PREFIX.key (0600), PREFIX.pub\n"
     "  version              print the tool's version and plugin ABI\n"
     "\n"
     "Run 'kordon <command> --help' for a command's options.\n";
@@ -414,6 +417,7 @@ int main(int argc, char** argv) {
   if (command == "risk") return RiskCommand(argc - 1, argv + 1);
   if (command == "script") return ScriptCommand(argc - 1, argv + 1);
   if (command == "user") return UsersCommand(argc - 1, argv + 1);
+  if (command == "keys") return KeysCommand(argc - 1, argv + 1);
   if (command == "plugin") {
     if (argc >= 3 && std::string(argv[2]) == "info") return PluginInfo(argc - 2, argv + 2);
     if (argc >= 3 && std::string(argv[2]) == "check")
