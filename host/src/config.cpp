@@ -208,7 +208,7 @@ Status ApplyPluginSection(const RawSection& section, const std::string& origin,
         return Status::InvalidArgument(fmt::format(
             "{}:{}: isolation = '{}' must be 'in_process' or 'process'", origin, e.line, e.value));
       instance->isolated = e.value == "process";
-    } else if (e.key == "publish_limit" || e.key == "publish_burst") {
+    } else if (e.key == "publish_limit" || e.key == "publish_burst" || e.key == "memory_limit_mb") {
       int64_t v = -1;
       try {
         size_t used = 0;
@@ -219,9 +219,11 @@ Status ApplyPluginSection(const RawSection& section, const std::string& origin,
       }
       if (v < 0 || v > 10'000'000)
         return Status::InvalidArgument(fmt::format(
-            "{}:{}: {} = '{}' must be a whole number 0..10000000 (messages per second; 0: none)",
+            "{}:{}: {} = '{}' must be a whole number 0..10000000 (0: no limit)",
             origin, e.line, e.key, e.value));
-      (e.key == "publish_limit" ? instance->publish_limit : instance->publish_burst) = v;
+      (e.key == "publish_limit"   ? instance->publish_limit
+       : e.key == "publish_burst" ? instance->publish_burst
+                                  : instance->memory_limit_mb) = v;
     } else if (e.key == "enabled") {
       Result<bool> b = ParseBool(e.value);
       if (!b.ok()) return Status::InvalidArgument(fmt::format("{}:{}: enabled: {}", origin, e.line, b.status().message()));
@@ -232,6 +234,10 @@ Status ApplyPluginSection(const RawSection& section, const std::string& origin,
   }
   if (instance->publish_limit > 0 && instance->publish_burst == 0)
     instance->publish_burst = instance->publish_limit;
+  if (instance->memory_limit_mb > 0 && !instance->isolated)
+    return Status::InvalidArgument(fmt::format(
+        "{}:{}: [plugin.{}] memory_limit_mb needs isolation = process (a limit applies to a "
+        "whole process)", origin, section.line, instance->name));
   if (!has_library)
     return Status::InvalidArgument(fmt::format(
         "{}:{}: [plugin.{}] has no 'library = ...' (the plugin's .so file)", origin, section.line,

@@ -34,6 +34,7 @@ struct InstanceConfig {
   bool isolated = false;       // isolation = process: runs in a supervised kordon-runner
   int64_t publish_limit = 0;   // messages per second this instance may publish; 0: no limit
   int64_t publish_burst = 0;   // how many at once (default: one second's worth)
+  int64_t memory_limit_mb = 0;  // isolated only: the runner's address-space limit; 0: none
   std::vector<std::pair<std::string, std::string>> settings;  // the plugin's own keys, in order
 };
 

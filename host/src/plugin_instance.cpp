@@ -49,12 +49,16 @@ spdlog::level::level_enum ToSpdlog(kordon_log_level level) {
 // MarkerBoard
 
 void MarkerBoard::Seen(const std::string& instance, const std::string& token) {
+  if (on_seen) {
+    // kordon-runner: the host keeps the record; kept here it would grow with every heartbeat.
+    on_seen(instance, token);
+    return;
+  }
   {
     std::lock_guard<std::mutex> lock(mutex_);
     seen_.emplace(token, instance);
   }
   cv_.notify_all();
-  if (on_seen) on_seen(instance, token);
 }
 
 bool MarkerBoard::WaitAll(const std::string& token, const std::vector<std::string>& instances,

@@ -47,8 +47,8 @@ namespace kordon::host {
 class MarkerBoard {
  public:
   void Seen(const std::string& instance, const std::string& token);
-  // Called (on the thread that calls Seen) for every marker seen; kordon-runner reports
-  // them to its host. Set before any instance runs.
+  // When set, Seen only calls it (on the thread that calls Seen) and records nothing:
+  // kordon-runner reports markers to its host. Set before any instance runs.
   std::function<void(const std::string& instance, const std::string& token)> on_seen;
   // True when every instance in `instances` has seen `token` before the deadline.
   bool WaitAll(const std::string& token, const std::vector<std::string>& instances,

@@ -13,7 +13,8 @@ nlohmann::json EncodeRunnerInit(const RunnerInit& init) {
       {"instance",
        {{"name", ic.name}, {"lane", ic.lane}, {"has_subscribe", ic.has_subscribe},
         {"subscribe", ic.subscribe}, {"settings", settings},
-        {"publish_limit", ic.publish_limit}, {"publish_burst", ic.publish_burst}}},
+        {"publish_limit", ic.publish_limit}, {"publish_burst", ic.publish_burst},
+        {"memory_limit_mb", ic.memory_limit_mb}}},
       {"bus",
        {{"queue_limit", init.bus.queue_limit}, {"publish_timeout_ms", init.bus.publish_timeout_ms},
         {"max_body_bytes", init.bus.max_body_bytes}}},
@@ -35,6 +36,8 @@ Status DecodeRunnerInit(const nlohmann::json& j, RunnerInit* out) {
       out->instance.settings.emplace_back(kv.at(0).get<std::string>(), kv.at(1).get<std::string>());
     out->instance.publish_limit = i.at("publish_limit").get<int64_t>();
     out->instance.publish_burst = i.at("publish_burst").get<int64_t>();
+    out->instance.memory_limit_mb = i.at("memory_limit_mb").get<int64_t>();
+    out->instance.isolated = true;
     out->instance.library = out->library;
     const nlohmann::json& b = j.at("bus");
     out->bus.ingress.clear();

@@ -8,6 +8,7 @@
 // thread; a worker thread makes the lifecycle calls (which wait for the actor) so that the
 // bridge keeps moving messages meanwhile.
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -144,6 +145,13 @@ int main(int argc, char** argv) {
   const auto host_silence = std::chrono::milliseconds(init.heartbeat_ms * (init.missed_heartbeats + 1) + 1000);
   link.set(zmq::sockopt::sndtimeo, static_cast<int>(host_silence.count()));
 
+  if (init.instance.memory_limit_mb > 0) {
+    // A leaking plugin then fails its allocations (and usually dies) in its own process.
+    rlimit limit{};
+    limit.rlim_cur = limit.rlim_max = static_cast<rlim_t>(init.instance.memory_limit_mb) << 20;
+    if (setrlimit(RLIMIT_AS, &limit) != 0)
+      spdlog::warn("kordon-runner: cannot set memory_limit_mb = {}", init.instance.memory_limit_mb);
+  }
   Result<std::shared_ptr<PluginLibrary>> library = PluginLibrary::Open(init.library);
   if (!library.ok()) {
     (void)Send(link, {kVerbFail, library.status().message()});
