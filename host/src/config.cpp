@@ -155,7 +155,8 @@ Status ApplyHostSection(const RawSection& section, const std::string& origin, Ho
                          Range{"supervision.backoff_initial_ms", sv.backoff_initial_ms, 1, 3'600'000},
                          Range{"supervision.backoff_max_ms", sv.backoff_max_ms, 1, 3'600'000},
                          Range{"supervision.quarantine_failures", sv.quarantine_failures, 1, 1000},
-                         Range{"supervision.quarantine_window_ms", sv.quarantine_window_ms, 1, 86'400'000},
+                         Range{"supervision.quarantine_window_ms", sv.quarantine_window_ms, 1,
+                               86'400'000},
                          Range{"supervision.healthy_reset_ms", sv.healthy_reset_ms, 1, 86'400'000},
                          Range{"supervision.queue_limit", sv.queue_limit, 1, 10'000'000},
                          Range{"supervision.stop_timeout_ms", sv.stop_timeout_ms, 10, 600'000}}) {
@@ -288,7 +289,8 @@ po::options_description HostOptionsDescription() {
      "longest restart delay")
     ("supervision.quarantine_failures", po::value<int64_t>()->default_value(sv.quarantine_failures),
      "failures within supervision.quarantine_window_ms that quarantine an instance")
-    ("supervision.quarantine_window_ms", po::value<int64_t>()->default_value(sv.quarantine_window_ms),
+    ("supervision.quarantine_window_ms",
+     po::value<int64_t>()->default_value(sv.quarantine_window_ms),
      "the window in which failures are counted")
     ("supervision.healthy_reset_ms", po::value<int64_t>()->default_value(sv.healthy_reset_ms),
      "running this long without failure resets the backoff and the failure count")

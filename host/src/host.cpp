@@ -103,7 +103,7 @@ Status Host::Start() {
 
   for (const LoadReport& r : reports_) {
     if (!r.loaded) continue;
-    std::unique_ptr<Instance> instance;
+    std::unique_ptr<HostedInstance> instance;
     const InstanceConfig& ic = *by_name[r.instance];
     if (ic.isolated) {
       Result<std::string> dir = RuntimeDir();
@@ -115,8 +115,8 @@ Status Host::Start() {
           r.library, ic, *bus_, markers_, config_, dir.value(), static_cast<int>(instances_.size()),
           [this](const std::string& topic, const nlohmann::json& body) { Announce(topic, body); });
     } else {
-      instance = std::make_unique<PluginInstance>(r.library, ic, *bus_, markers_,
-                                                  std::chrono::milliseconds(config_.plugin_call_timeout_ms));
+      instance = std::make_unique<PluginInstance>(
+          r.library, ic, *bus_, markers_, std::chrono::milliseconds(config_.plugin_call_timeout_ms));
     }
     instance->Launch();
     // Subscriptions are live before the plugin runs any code: what earlier instances publish
@@ -135,9 +135,10 @@ Status Host::Start() {
       return Status::InvalidArgument(why);
     }
     const PluginDescription& d = instance->library().description();
-    spdlog::info("created {} ({} {} by {}, ABI {}) lane '{}' subscribed to [{}]{}", r.instance, d.name,
-                 d.version, d.vendor, AbiVersionString(d.abi_version), instance->config().lane,
-                 PrefixList(instance->subscriptions()), ic.isolated ? " (isolated: kordon-runner)" : "");
+    spdlog::info("created {} ({} {} by {}, ABI {}) lane '{}' subscribed to [{}]{}", r.instance,
+                 d.name, d.version, d.vendor, AbiVersionString(d.abi_version),
+                 instance->config().lane, PrefixList(instance->subscriptions()),
+                 ic.isolated ? " (isolated: kordon-runner)" : "");
     instances_.push_back(std::move(instance));
   }
 
@@ -184,13 +185,14 @@ Result<std::string> Host::RuntimeDir() {
     if (c == ':') c = '_';
   if (mkdtemp(templ.data()) == nullptr)
     return Status::Io(fmt::format("cannot make the runtime directory '{}': {} (set "
-                                  "supervision.runtime_dir in [host])", templ, std::strerror(errno)));
+                                  "supervision.runtime_dir in [host])",
+                                  templ, std::strerror(errno)));
   runtime_dir_ = templ;
   return runtime_dir_;
 }
 
-Status Host::SyncSubscriptions(const std::vector<Instance*>& instances) {
-  for (Instance* instance : instances) {
+Status Host::SyncSubscriptions(const std::vector<HostedInstance*>& instances) {
+  for (HostedInstance* instance : instances) {
     std::string token = fmt::format("sync:{}:{}", instance->name(), ++marker_seq_);
     auto deadline = std::chrono::steady_clock::now() + kSyncTimeout;
     for (;;) {
@@ -241,7 +243,7 @@ Status Host::Shutdown() {
   // Stop in reverse order of start; before the next one stops, everything this one published
   // has been handled by every instance still running.
   for (size_t i = started_; i-- > 0;) {
-    Instance& inst = *instances_[i];
+    HostedInstance& inst = *instances_[i];
     spdlog::info("stopping {}", inst.name());
     Status s = inst.Stop();
     if (s.ok()) spdlog::info("{} stopped", inst.name());

@@ -19,11 +19,11 @@
 namespace kordon::host {
 
 struct InstanceStats {
-  std::atomic<uint64_t> received{0};            // messages delivered to handle_message
-  std::atomic<uint64_t> handler_errors{0};      // handle_message returned an error
-  std::atomic<uint64_t> published{0};           // accepted by the bus
-  std::atomic<uint64_t> publish_failures{0};    // refused (invalid) or not accepted (busy)
-  std::atomic<uint64_t> dropped_after_stop{0};  // arrived after stop; counted and logged
+  std::atomic<uint64_t> received{0};              // messages delivered to handle_message
+  std::atomic<uint64_t> handler_errors{0};        // handle_message returned an error
+  std::atomic<uint64_t> published{0};             // accepted by the bus
+  std::atomic<uint64_t> publish_failures{0};      // refused (invalid) or not accepted (busy)
+  std::atomic<uint64_t> dropped_after_stop{0};    // arrived after stop; counted and logged
   std::atomic<uint64_t> dropped_before_start{0};  // the pre-start buffer was full
   std::atomic<uint64_t> timers_fired{0};
   std::atomic<uint64_t> requests{0};
@@ -32,11 +32,11 @@ struct InstanceStats {
   std::atomic<uint64_t> throttled{0};  // publishes refused by publish_limit (also failures)
 };
 
-class Instance {
+class HostedInstance {
  public:
   enum class State { kNew, kCreated, kRunning, kStopping, kStopped, kDestroyed };
 
-  virtual ~Instance() = default;
+  virtual ~HostedInstance() = default;
 
   // Subscribes the instance to its topics. Before Create, the host waits until a control
   // marker reaches it, so that nothing published from then on can miss it.

@@ -282,8 +282,9 @@ void PluginInstance::ActorMain(std::promise<void>* subscribed) {
           continue;
         }
         Dispatch(topic.to_string_view(), envelope.to_string_view(), body.to_string_view());
-        if (dispatch_hook_ && topic.to_string_view().substr(0, sizeof(kControlPrefix) - 1) != kControlPrefix)
-          dispatch_hook_();
+        const bool control =
+            topic.to_string_view().substr(0, sizeof(kControlPrefix) - 1) == kControlPrefix;
+        if (dispatch_hook_ && !control) dispatch_hook_();
         // Lifecycle commands must not wait behind a long burst.
         std::lock_guard<std::mutex> lock(mailbox_mutex_);
         if (!mailbox_.empty()) break;

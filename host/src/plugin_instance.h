@@ -60,7 +60,7 @@ class MarkerBoard {
   std::set<std::pair<std::string, std::string>> seen_;  // GUARDED_BY(mutex_): (token, instance)
 };
 
-class PluginInstance : public Instance {
+class PluginInstance : public HostedInstance {
  public:
 
   // REQUIRES: the bus has started.

@@ -1,7 +1,9 @@
 #include "remote_instance.h"
 
+#include <fmt/format.h>
 #include <signal.h>
 #include <spawn.h>
+#include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -9,9 +11,6 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
-
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 #include <zmq_addon.hpp>
 
 #include "envelope.h"
@@ -45,13 +44,19 @@ std::string RunnerPath(const SupervisionConfig& sv) {
 
 }  // namespace
 
-RemoteInstance::RemoteInstance(std::shared_ptr<PluginLibrary> library, InstanceConfig config,
-                               Bus& bus, MarkerBoard& markers, const HostConfig& host_config,
-                               std::string runtime_dir, int index,
-                               std::function<void(const std::string&, const nlohmann::json&)> announce)
-    : library_(std::move(library)), config_(std::move(config)), bus_(bus), markers_(markers),
-      host_config_(host_config), sv_(host_config.supervision), runtime_dir_(std::move(runtime_dir)),
-      index_(index), announce_(std::move(announce)) {
+RemoteInstance::RemoteInstance(
+    std::shared_ptr<PluginLibrary> library, InstanceConfig config, Bus& bus, MarkerBoard& markers,
+    const HostConfig& host_config, std::string runtime_dir, int index,
+    std::function<void(const std::string&, const nlohmann::json&)> announce)
+    : library_(std::move(library)),
+      config_(std::move(config)),
+      bus_(bus),
+      markers_(markers),
+      host_config_(host_config),
+      sv_(host_config.supervision),
+      runtime_dir_(std::move(runtime_dir)),
+      index_(index),
+      announce_(std::move(announce)) {
   const PluginDescription& d = library_->description();
   subscriptions_ = config_.has_subscribe ? config_.subscribe : d.subscribes;
   for (const std::string& s : d.services) service_topics_.push_back("rpc." + s);
@@ -104,91 +109,105 @@ void RemoteInstance::Launch() {
 
 Status RemoteInstance::Create() {
   auto limit = std::chrono::milliseconds(host_config_.plugin_call_timeout_ms * 2 + 10000);
-  return OnSupervisor([this] {
-    Status s = StartRunner(false);
-    if (s.ok()) {
-      phase_ = Phase::kCreated;
-      state_ = State::kCreated;
-    }
-    return s;
-  }, limit);
+  return OnSupervisor(
+      [this] {
+        Status s = StartRunner(false);
+        if (s.ok()) {
+          phase_ = Phase::kCreated;
+          state_ = State::kCreated;
+        }
+        return s;
+      },
+      limit);
 }
 
 Status RemoteInstance::Start() {
   auto limit = std::chrono::milliseconds(host_config_.plugin_call_timeout_ms + 10000);
-  return OnSupervisor([this] {
-    // A runner that failed after create is already being restarted (to running).
-    if (phase_ == Phase::kRunning || phase_ == Phase::kBackoff) {
-      state_ = State::kRunning;
-      return Status::Ok();
-    }
-    if (phase_ != Phase::kCreated) return Status::Internal("start called in the wrong state");
-    Status s = CallAndWait("start", std::chrono::milliseconds(host_config_.plugin_call_timeout_ms));
-    if (!s.ok()) {
-      EndChild(false);
-      phase_ = Phase::kDown;
-      return s;
-    }
-    phase_ = Phase::kRunning;
-    state_ = State::kRunning;
-    running_since_ = last_heartbeat_answer_ = next_heartbeat_ = Clock::now();
-    return Status::Ok();
-  }, limit);
+  return OnSupervisor(
+      [this] {
+        // A runner that failed after create is already being restarted (to running).
+        if (phase_ == Phase::kRunning || phase_ == Phase::kBackoff) {
+          state_ = State::kRunning;
+          return Status::Ok();
+        }
+        if (phase_ != Phase::kCreated) return Status::Internal("start called in the wrong state");
+        Status s =
+            CallAndWait("start", std::chrono::milliseconds(host_config_.plugin_call_timeout_ms));
+        if (!s.ok()) {
+          EndChild(false);
+          phase_ = Phase::kDown;
+          return s;
+        }
+        phase_ = Phase::kRunning;
+        state_ = State::kRunning;
+        running_since_ = last_heartbeat_answer_ = next_heartbeat_ = Clock::now();
+        return Status::Ok();
+      },
+      limit);
 }
 
 Status RemoteInstance::Stop() {
   auto limit = std::chrono::milliseconds(host_config_.plugin_call_timeout_ms + 10000);
-  return OnSupervisor([this] {
-    stopping_ = true;
-    Status s;
-    if (phase_ == Phase::kRunning) {
-      s = CallAndWait("stop", std::chrono::milliseconds(host_config_.plugin_call_timeout_ms));
-      if (!s.ok() && pid_ > 0 && s.code() == Status::Code::kTimeout) EndChild(false);
-    }
-    if (phase_ != Phase::kQuarantined) phase_ = Phase::kStopped;
-    state_ = State::kStopped;
-    DropQueued("the instance stopped");
-    return s;
-  }, limit);
+  return OnSupervisor(
+      [this] {
+        stopping_ = true;
+        Status s;
+        if (phase_ == Phase::kRunning) {
+          s = CallAndWait("stop", std::chrono::milliseconds(host_config_.plugin_call_timeout_ms));
+          if (!s.ok() && pid_ > 0 && s.code() == Status::Code::kTimeout) EndChild(false);
+        }
+        if (phase_ != Phase::kQuarantined) phase_ = Phase::kStopped;
+        state_ = State::kStopped;
+        DropQueued("the instance stopped");
+        return s;
+      },
+      limit);
 }
 
 void RemoteInstance::Destroy() {
   if (!thread_.joinable()) return;
   auto limit = std::chrono::milliseconds(sv_.stop_timeout_ms * 3 + 10000);
-  Status s = OnSupervisor([this] {
-    stopping_ = true;
-    if (pid_ > 0) {
-      Status d = CallAndWait("destroy", std::chrono::milliseconds(sv_.stop_timeout_ms));
-      if (!d.ok()) spdlog::warn("[{}] runner: {}", config_.name, d.message());
-      EndChild(d.ok());
-    }
-    DropQueued("the instance was destroyed");
-    state_ = State::kDestroyed;
-    phase_ = Phase::kDown;
-    exit_requested_ = true;
-    return Status::Ok();
-  }, limit);
+  Status s = OnSupervisor(
+      [this] {
+        stopping_ = true;
+        if (pid_ > 0) {
+          Status d = CallAndWait("destroy", std::chrono::milliseconds(sv_.stop_timeout_ms));
+          if (!d.ok()) spdlog::warn("[{}] runner: {}", config_.name, d.message());
+          EndChild(d.ok());
+        }
+        DropQueued("the instance was destroyed");
+        state_ = State::kDestroyed;
+        phase_ = Phase::kDown;
+        exit_requested_ = true;
+        return Status::Ok();
+      },
+      limit);
   if (!s.ok()) spdlog::critical("{}", s.message());
   thread_.join();
   publisher_->Close();
 }
 
 Status RemoteInstance::SendMarker(const std::string& body, std::chrono::milliseconds timeout) {
-  return OnSupervisor([this, body, timeout] {
-    // After everything forwarded from the runner so far.
-    auto deadline = Clock::now() + timeout;
-    while (!ForwardPending()) {
-      if (Clock::now() >= deadline) return Status::Busy("the bus did not take the runner's messages");
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    Envelope e = NewEnvelope(config_.name);
-    return publisher_->Send(std::string(kControlPrefix) + "marker", EncodeEnvelope(e), body, timeout);
-  }, timeout + std::chrono::seconds(5));
+  return OnSupervisor(
+      [this, body, timeout] {
+        // After everything forwarded from the runner so far.
+        auto deadline = Clock::now() + timeout;
+        while (!ForwardPending()) {
+          if (Clock::now() >= deadline)
+            return Status::Busy("the bus did not take the runner's messages");
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        Envelope e = NewEnvelope(config_.name);
+        return publisher_->Send(std::string(kControlPrefix) + "marker", EncodeEnvelope(e), body,
+                                timeout);
+      },
+      timeout + std::chrono::seconds(5));
 }
 
 void RemoteInstance::FlushLogs() {
   drop_log_.Flush(spdlog::level::warn, fmt::format("[{}] messages not delivered", config_.name));
-  reject_log_.Flush(spdlog::level::warn, fmt::format("[{}] malformed runner messages", config_.name));
+  reject_log_.Flush(spdlog::level::warn,
+                    fmt::format("[{}] malformed runner messages", config_.name));
 }
 
 std::string RemoteInstance::ExtraStatistics() const {
@@ -280,7 +299,8 @@ void RemoteInstance::Run() {
     if (link_readable && (items[2].revents & ZMQ_POLLIN)) {
       for (int i = 0; i < kBatch && link_ && pending_up_.empty(); ++i) {
         std::vector<zmq::message_t> frames;
-        if (!zmq::recv_multipart(*link_, std::back_inserter(frames), zmq::recv_flags::dontwait)) break;
+        if (!zmq::recv_multipart(*link_, std::back_inserter(frames), zmq::recv_flags::dontwait))
+          break;
         std::string call, fail;
         nlohmann::json result;
         OnRunnerMessage(frames, &call, &result, &fail);
@@ -300,12 +320,14 @@ bool RemoteInstance::ReadBus() {
     if (phase_ == Phase::kRunning && queue_.size() >= static_cast<size_t>(sv_.queue_limit)) break;
     zmq::message_t topic, envelope, body;
     if (!sub_->recv(topic, zmq::recv_flags::dontwait)) break;
-    if (!topic.more() || !sub_->recv(envelope) || !envelope.more() || !sub_->recv(body) || body.more()) {
+    if (!topic.more() || !sub_->recv(envelope) || !envelope.more() || !sub_->recv(body) ||
+        body.more()) {
       while (sub_->get(zmq::sockopt::rcvmore)) {
         zmq::message_t rest;
         (void)sub_->recv(rest);
       }
-      spdlog::error("[{}] received a message that is not three frames; dropped (a host bug)", config_.name);
+      spdlog::error("[{}] received a message that is not three frames; dropped (a host bug)",
+                    config_.name);
       continue;
     }
     any = true;
@@ -333,27 +355,33 @@ void RemoteInstance::OnBusMessage(Item item) {
   if (!wanted) return;
   if (phase_ == Phase::kQuarantined) {
     uint64_t n = sv_stats_.dropped_quarantined.fetch_add(1, std::memory_order_relaxed) + 1;
-    drop_log_.Log(spdlog::level::err, fmt::format(
-        "[{}] quarantined: a message on '{}' is not delivered ({} so far)", config_.name, item.topic, n));
+    drop_log_.Log(spdlog::level::err,
+                  fmt::format("[{}] quarantined: a message on '{}' is not delivered ({} so far)",
+                              config_.name, item.topic, n));
     return;
   }
   if (phase_ == Phase::kStopped || stopping_) {
     uint64_t n = ++own_dropped_after_stop_;
     stats_.dropped_after_stop.fetch_add(1, std::memory_order_relaxed);
-    drop_log_.Log(spdlog::level::warn, fmt::format(
-        "[{}] a message on '{}' arrived after the instance stopped; not delivered ({} so far)",
-        config_.name, item.topic, n));
+    drop_log_.Log(
+        spdlog::level::warn,
+        fmt::format(
+            "[{}] a message on '{}' arrived after the instance stopped; not delivered ({} so far)",
+            config_.name, item.topic, n));
     return;
   }
   if (queue_.size() >= static_cast<size_t>(sv_.queue_limit)) {
     uint64_t n = sv_stats_.dropped_queue_full.fetch_add(1, std::memory_order_relaxed) + 1;
-    drop_log_.Log(spdlog::level::err, fmt::format(
-        "[{}] restarting and its queue is full (supervision.queue_limit = {}): a message on '{}' "
-        "is not delivered ({} so far)", config_.name, sv_.queue_limit, item.topic, n));
+    drop_log_.Log(spdlog::level::err,
+                  fmt::format("[{}] restarting and its queue is full (supervision.queue_limit = "
+                              "{}): a message on '{}' "
+                              "is not delivered ({} so far)",
+                              config_.name, sv_.queue_limit, item.topic, n));
     if (Clock::now() - last_drop_alert_ > std::chrono::seconds(5) || n == 1) {
       last_drop_alert_ = Clock::now();
       Alert("critical", fmt::format("plugin instance '{}' is restarting and cannot take more "
-                                    "messages: {} not delivered so far", config_.name, n));
+                                    "messages: {} not delivered so far",
+                                    config_.name, n));
     }
     return;
   }
@@ -416,8 +444,9 @@ void RemoteInstance::OnRunnerMessage(std::vector<zmq::message_t>& frames, std::s
                                      nlohmann::json* done_result, std::string* fail) {
   auto reject = [&](const std::string& why) {
     uint64_t n = sv_stats_.forward_rejected.fetch_add(1, std::memory_order_relaxed) + 1;
-    reject_log_.Log(spdlog::level::err,
-                    fmt::format("[{}] runner sent a malformed message ({} so far): {}", config_.name, n, why));
+    reject_log_.Log(
+        spdlog::level::err,
+        fmt::format("[{}] runner sent a malformed message ({} so far): {}", config_.name, n, why));
   };
   if (frames.empty()) return reject("empty");
   std::string_view verb = View(frames[0]);
@@ -429,8 +458,10 @@ void RemoteInstance::OnRunnerMessage(std::vector<zmq::message_t>& frames, std::s
     Status s = ValidateFrames(View(frames[1]), View(frames[2]), View(frames[3]),
                               static_cast<size_t>(bus_.config().max_body_bytes), &decoded);
     if (!s.ok()) return reject(s.message());
-    if (decoded.source != config_.name) return reject("source '" + decoded.source + "' is not the instance");
-    pending_up_.push_back(Item{false, frames[1].to_string(), frames[2].to_string(), frames[3].to_string()});
+    if (decoded.source != config_.name)
+      return reject("source '" + decoded.source + "' is not the instance");
+    pending_up_.push_back(
+        Item{false, frames[1].to_string(), frames[2].to_string(), frames[3].to_string()});
     ForwardPending();
   } else if (verb == kVerbAck) {
     if (frames.size() != 2) return reject("ack without a count");
@@ -502,7 +533,9 @@ void RemoteInstance::MergeRunnerStats(const nlohmann::json& j) {
 void RemoteInstance::EndGenerationStats() {
   for (auto& [k, v] : stats_current_.items()) {
     if (!v.is_number_unsigned()) continue;
-    uint64_t before = stats_done_.contains(k) && stats_done_[k].is_number_unsigned() ? stats_done_[k].get<uint64_t>() : 0;
+    uint64_t before = stats_done_.contains(k) && stats_done_[k].is_number_unsigned()
+                          ? stats_done_[k].get<uint64_t>()
+                          : 0;
     stats_done_[k] = before + v.get<uint64_t>();
   }
   stats_current_ = nlohmann::json::object();
@@ -535,8 +568,8 @@ Status RemoteInstance::StartRunner(bool to_running) {
   acked_ = 0;
   const std::string runner = RunnerPath(sv_);
   std::string pid_text = std::to_string(getpid());
-  std::vector<std::string> args = {runner, "--connect", endpoint_, "--host-pid", pid_text,
-                                   "--instance", config_.name};
+  std::vector<std::string> args = {runner,   "--connect",  endpoint_,   "--host-pid",
+                                   pid_text, "--instance", config_.name};
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -559,9 +592,10 @@ Status RemoteInstance::StartRunner(bool to_running) {
   if (rc != 0) {
     CloseLink();
     phase_ = before;
-    return Status::Io(fmt::format("cannot start '{}' for instance '{}': {} (set "
-                                  "supervision.runner in [host])", runner, config_.name,
-                                  std::strerror(rc)));
+    return Status::Io(
+        fmt::format("cannot start '{}' for instance '{}': {} (set "
+                    "supervision.runner in [host])",
+                    runner, config_.name, std::strerror(rc)));
   }
   pid_ = pid;
   sv_stats_.starts.fetch_add(1, std::memory_order_relaxed);
@@ -589,7 +623,8 @@ Status RemoteInstance::StartRunner(bool to_running) {
 
 Status RemoteInstance::CallAndWait(const std::string& call, std::chrono::milliseconds limit) {
   if (!SendLink({kVerbCall, call}))
-    return Status::Internal(fmt::format("cannot send '{}' to the runner of '{}'", call, config_.name));
+    return Status::Internal(
+        fmt::format("cannot send '{}' to the runner of '{}'", call, config_.name));
   return AwaitRunner(call, Clock::now() + limit);
 }
 
@@ -601,8 +636,10 @@ Status RemoteInstance::AwaitRunner(const std::string& call, Clock::time_point de
       return Status::Internal(fmt::format("the runner of '{}' {} while waiting for its '{}'",
                                           config_.name, why, expected));
     if (Clock::now() >= deadline)
-      return Status::Timeout(fmt::format("the runner of '{}' did not answer '{}' in time: it is "
-                                         "stuck", config_.name, expected));
+      return Status::Timeout(
+          fmt::format("the runner of '{}' did not answer '{}' in time: it is "
+                      "stuck",
+                      config_.name, expected));
     const bool blocked_up = !ForwardPending();
     zmq::pollitem_t items[] = {{sub_->handle(), 0, ZMQ_POLLIN, 0},
                                {link_->handle(), 0, blocked_up ? short{0} : short{ZMQ_POLLIN}, 0}};
@@ -611,15 +648,18 @@ Status RemoteInstance::AwaitRunner(const std::string& call, Clock::time_point de
     if (!(items[1].revents & ZMQ_POLLIN)) continue;
     for (int i = 0; i < kBatch && pending_up_.empty(); ++i) {
       std::vector<zmq::message_t> frames;
-      if (!zmq::recv_multipart(*link_, std::back_inserter(frames), zmq::recv_flags::dontwait)) break;
+      if (!zmq::recv_multipart(*link_, std::back_inserter(frames), zmq::recv_flags::dontwait))
+        break;
       std::string done, fail;
       nlohmann::json result;
       OnRunnerMessage(frames, &done, &result, &fail);
       if (!fail.empty())
-        return Status::InvalidArgument(fmt::format("plugin instance '{}' (isolated): {}", config_.name, fail));
+        return Status::InvalidArgument(
+            fmt::format("plugin instance '{}' (isolated): {}", config_.name, fail));
       if (done.empty()) continue;
       if (done != expected) {
-        spdlog::warn("[{}] runner answered '{}' while '{}' was awaited", config_.name, done, expected);
+        spdlog::warn("[{}] runner answered '{}' while '{}' was awaited", config_.name, done,
+                     expected);
         continue;
       }
       if (call.empty() || result.value("ok", false)) return Status::Ok();
@@ -639,7 +679,8 @@ bool RemoteInstance::ReapChild(std::string* why) {
   if (r < 0) {
     *why = fmt::format("could not be waited for ({})", std::strerror(errno));
   } else if (WIFSIGNALED(status)) {
-    *why = fmt::format("was killed by signal {} ({})", WTERMSIG(status), strsignal(WTERMSIG(status)));
+    *why =
+        fmt::format("was killed by signal {} ({})", WTERMSIG(status), strsignal(WTERMSIG(status)));
   } else {
     *why = fmt::format("exited with status {}", WEXITSTATUS(status));
   }
@@ -661,7 +702,8 @@ void RemoteInstance::EndChild(bool gently) {
     };
     bool gone = gently && wait_exit(step);
     if (!gone && gently) {
-      spdlog::warn("[{}] runner pid {} did not exit within {} ms: SIGTERM", config_.name, pid_, step.count());
+      spdlog::warn("[{}] runner pid {} did not exit within {} ms: SIGTERM", config_.name, pid_,
+                   step.count());
       kill(pid_, SIGTERM);
       gone = wait_exit(step);
     }
@@ -719,21 +761,24 @@ void RemoteInstance::Fail(const std::string& why) {
   // 100 ms doubling to the cap, +-20 % jitter so that instances failing together (a shared
   // device, a shared library) do not restart in lockstep.
   double delay = static_cast<double>(sv_.backoff_initial_ms);
-  for (int i = 1; i < consecutive_failures_ && delay < static_cast<double>(sv_.backoff_max_ms); ++i) delay *= 2;
+  for (int i = 1; i < consecutive_failures_ && delay < static_cast<double>(sv_.backoff_max_ms); ++i)
+    delay *= 2;
   delay = std::min(delay, static_cast<double>(sv_.backoff_max_ms));
   delay *= std::uniform_real_distribution<double>(0.8, 1.2)(rng_);
   restart_at_ = now + std::chrono::milliseconds(static_cast<int64_t>(delay));
   phase_ = Phase::kBackoff;
-  spdlog::error("[{}] isolated instance failed ({}); restart in {} ms (failure {} of {} allowed "
-                "within {} ms); {} message(s) wait", config_.name, why, static_cast<int64_t>(delay),
-                failure_times_.size(), sv_.quarantine_failures - 1, sv_.quarantine_window_ms,
-                queue_.size());
+  spdlog::error(
+      "[{}] isolated instance failed ({}); restart in {} ms (failure {} of {} allowed "
+      "within {} ms); {} message(s) wait",
+      config_.name, why, static_cast<int64_t>(delay), failure_times_.size(),
+      sv_.quarantine_failures - 1, sv_.quarantine_window_ms, queue_.size());
   AnnounceStatus("restarting", why);
 }
 
 void RemoteInstance::Quarantine(const std::string& why) {
   phase_ = Phase::kQuarantined;
-  spdlog::critical("[{}] quarantined: {}; it is not restarted until the host restarts", config_.name, why);
+  spdlog::critical("[{}] quarantined: {}; it is not restarted until the host restarts",
+                   config_.name, why);
   DropQueued("the instance is quarantined");
   Alert("critical", fmt::format("plugin instance '{}' is quarantined: {}", config_.name, why));
   AnnounceStatus("quarantined", why);
@@ -764,8 +809,8 @@ void RemoteInstance::DropQueued(const char* why) {
 }
 
 void RemoteInstance::Alert(const std::string& severity, const std::string& reason) {
-  announce_("alert.raised", nlohmann::json{{"source", config_.name}, {"severity", severity},
-                                           {"reason", reason}});
+  announce_("alert.raised",
+            nlohmann::json{{"source", config_.name}, {"severity", severity}, {"reason", reason}});
 }
 
 void RemoteInstance::AnnounceStatus(const std::string& state, const std::string& reason) {

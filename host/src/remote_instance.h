@@ -19,14 +19,13 @@
 #include <initializer_list>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 #include <zmq.hpp>
 
 #include "bus.h"
@@ -41,23 +40,25 @@ namespace kordon::host {
 
 // Figures of the supervision, for the exit statistics and plugin.status.
 struct SupervisionStats {
-  std::atomic<uint64_t> starts{0};            // runner processes started
-  std::atomic<uint64_t> failures{0};          // crashes, missed heartbeats, failed restarts
-  std::atomic<uint64_t> restarts{0};          // successful restarts after a failure
-  std::atomic<uint64_t> redelivered{0};       // unacknowledged messages sent again after a failure
-  std::atomic<uint64_t> dropped_queue_full{0};   // could not wait: the restart queue was full
-  std::atomic<uint64_t> dropped_quarantined{0};  // arrived for (or waited on) a quarantined instance
-  std::atomic<uint64_t> forward_rejected{0};     // a runner sent a malformed message (counted)
+  std::atomic<uint64_t> starts{0};       // runner processes started
+  std::atomic<uint64_t> failures{0};     // crashes, missed heartbeats, failed restarts
+  std::atomic<uint64_t> restarts{0};     // successful restarts after a failure
+  std::atomic<uint64_t> redelivered{0};  // unacknowledged messages sent again after a failure
+  std::atomic<uint64_t> dropped_queue_full{0};  // could not wait: the restart queue was full
+  std::atomic<uint64_t> dropped_quarantined{
+      0};                                     // arrived for (or waited on) a quarantined instance
+  std::atomic<uint64_t> forward_rejected{0};  // a runner sent a malformed message (counted)
   std::atomic<uint64_t> heartbeat_kills{0};
 };
 
-class RemoteInstance : public Instance {
+class RemoteInstance : public HostedInstance {
  public:
   // `runtime_dir`: the private (0700) directory of the runner sockets. `index`: this
   // instance's number there. `announce`: publishes a host event (topic, JSON body).
   RemoteInstance(std::shared_ptr<PluginLibrary> library, InstanceConfig config, Bus& bus,
                  MarkerBoard& markers, const HostConfig& host_config, std::string runtime_dir,
-                 int index, std::function<void(const std::string&, const nlohmann::json&)> announce);
+                 int index,
+                 std::function<void(const std::string&, const nlohmann::json&)> announce);
   ~RemoteInstance() override;
   RemoteInstance(const RemoteInstance&) = delete;
   RemoteInstance& operator=(const RemoteInstance&) = delete;
@@ -121,8 +122,8 @@ class RemoteInstance : public Instance {
   void OnRunnerMessage(std::vector<zmq::message_t>& frames, std::string* done_call,
                        nlohmann::json* done_result, std::string* fail);
   void OnBusMessage(Item item);
-  bool ReadBus();     // takes a batch from the SUB socket when it may; false when nothing came
-  void Pump();        // sends what the window allows down to the runner
+  bool ReadBus();         // takes a batch from the SUB socket when it may; false when nothing came
+  void Pump();            // sends what the window allows down to the runner
   bool ForwardPending();  // forwards publishes the bus did not take yet; false while blocked
   void DropQueued(const char* why);
   void Alert(const std::string& severity, const std::string& reason);

@@ -8,20 +8,24 @@ nlohmann::json EncodeRunnerInit(const RunnerInit& init) {
   const InstanceConfig& ic = init.instance;
   nlohmann::json settings = nlohmann::json::array();
   for (const auto& [k, v] : ic.settings) settings.push_back({k, v});
-  return nlohmann::json{
-      {"library", init.library},
-      {"instance",
-       {{"name", ic.name}, {"lane", ic.lane}, {"has_subscribe", ic.has_subscribe},
-        {"subscribe", ic.subscribe}, {"settings", settings},
-        {"publish_limit", ic.publish_limit}, {"publish_burst", ic.publish_burst},
-        {"memory_limit_mb", ic.memory_limit_mb}}},
-      {"bus",
-       {{"queue_limit", init.bus.queue_limit}, {"publish_timeout_ms", init.bus.publish_timeout_ms},
-        {"max_body_bytes", init.bus.max_body_bytes}}},
-      {"call_timeout_ms", init.call_timeout_ms},
-      {"heartbeat_ms", init.heartbeat_ms},
-      {"missed_heartbeats", init.missed_heartbeats},
-      {"log_level", init.log_level}};
+  return nlohmann::json{{"library", init.library},
+                        {"instance",
+                         {{"name", ic.name},
+                          {"lane", ic.lane},
+                          {"has_subscribe", ic.has_subscribe},
+                          {"subscribe", ic.subscribe},
+                          {"settings", settings},
+                          {"publish_limit", ic.publish_limit},
+                          {"publish_burst", ic.publish_burst},
+                          {"memory_limit_mb", ic.memory_limit_mb}}},
+                        {"bus",
+                         {{"queue_limit", init.bus.queue_limit},
+                          {"publish_timeout_ms", init.bus.publish_timeout_ms},
+                          {"max_body_bytes", init.bus.max_body_bytes}}},
+                        {"call_timeout_ms", init.call_timeout_ms},
+                        {"heartbeat_ms", init.heartbeat_ms},
+                        {"missed_heartbeats", init.missed_heartbeats},
+                        {"log_level", init.log_level}};
 }
 
 Status DecodeRunnerInit(const nlohmann::json& j, RunnerInit* out) {

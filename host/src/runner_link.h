@@ -5,9 +5,8 @@
 #define KORDON_HOST_RUNNER_LINK_H_
 
 #include <cstdint>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "config.h"
 #include "instance.h"

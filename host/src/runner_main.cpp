@@ -7,9 +7,11 @@
 // Threads: the main thread owns every socket of the bridge; the instance has its actor
 // thread; a worker thread makes the lifecycle calls (which wait for the actor) so that the
 // bridge keeps moving messages meanwhile.
+#include <fmt/format.h>
 #include <signal.h>
-#include <sys/resource.h>
+#include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <array>
@@ -19,12 +21,9 @@
 #include <cstdlib>
 #include <deque>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
@@ -106,13 +105,17 @@ int main(int argc, char** argv) {
   long host_pid = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string key = argv[i];
-    if (key == "--connect") endpoint = argv[i + 1];
-    else if (key == "--host-pid") host_pid = std::atol(argv[i + 1]);
-    else if (key == "--instance") instance_name = argv[i + 1];
+    if (key == "--connect")
+      endpoint = argv[i + 1];
+    else if (key == "--host-pid")
+      host_pid = std::atol(argv[i + 1]);
+    else if (key == "--instance")
+      instance_name = argv[i + 1];
   }
   if (endpoint.empty() || host_pid <= 0) {
-    std::fprintf(stderr, "usage: kordon-runner --connect ipc://PATH --host-pid PID [--instance NAME]\n"
-                         "(started by kordon-host for instances with isolation = process)\n");
+    std::fprintf(stderr,
+                 "usage: kordon-runner --connect ipc://PATH --host-pid PID [--instance NAME]\n"
+                 "(started by kordon-host for instances with isolation = process)\n");
     return 1;
   }
   signal(SIGPIPE, SIG_IGN);
@@ -138,11 +141,13 @@ int main(int argc, char** argv) {
         frames.size() != 2 || View(frames[0]) != kVerbInit)
       Leave(4, "no init document from the host within 10 s");
     auto j = nlohmann::json::parse(View(frames[1]), nullptr, false);
-    Status s = j.is_object() ? DecodeRunnerInit(j, &init) : Status::InvalidArgument("init is not JSON");
+    Status s =
+        j.is_object() ? DecodeRunnerInit(j, &init) : Status::InvalidArgument("init is not JSON");
     if (!s.ok()) Leave(4, s.message());
   }
   spdlog::set_level(spdlog::level::from_str(init.log_level));
-  const auto host_silence = std::chrono::milliseconds(init.heartbeat_ms * (init.missed_heartbeats + 1) + 1000);
+  const auto host_silence =
+      std::chrono::milliseconds(init.heartbeat_ms * (init.missed_heartbeats + 1) + 1000);
   link.set(zmq::sockopt::sndtimeo, static_cast<int>(host_silence.count()));
 
   if (init.instance.memory_limit_mb > 0) {
@@ -206,13 +211,18 @@ int main(int argc, char** argv) {
   std::atomic<bool> in_call{false};  // the host sends nothing while it waits for a call
   auto run_call = [&](std::string call) {
     Status s;
-    if (call == "create") s = instance->Create();
-    else if (call == "start") s = instance->Start();
-    else if (call == "stop") s = instance->Stop();
-    else if (call == "destroy") instance->Destroy();
-    else s = Status::InvalidArgument("unknown call '" + call + "'");
-    nlohmann::json result = {{"ok", s.ok()}, {"message", s.message()},
-                             {"stats", StatsToJson(instance->stats())}};
+    if (call == "create")
+      s = instance->Create();
+    else if (call == "start")
+      s = instance->Start();
+    else if (call == "stop")
+      s = instance->Stop();
+    else if (call == "destroy")
+      instance->Destroy();
+    else
+      s = Status::InvalidArgument("unknown call '" + call + "'");
+    nlohmann::json result = {
+        {"ok", s.ok()}, {"message", s.message()}, {"stats", StatsToJson(instance->stats())}};
     if (call == "destroy") {
       instance->FlushLogs();
       result["stats"] = StatsToJson(instance->stats());
@@ -248,7 +258,8 @@ int main(int argc, char** argv) {
     if (items[0].revents & ZMQ_POLLIN) {
       for (int i = 0; i < 256; ++i) {
         std::vector<zmq::message_t> frames;
-        if (!zmq::recv_multipart(link, std::back_inserter(frames), zmq::recv_flags::dontwait)) break;
+        if (!zmq::recv_multipart(link, std::back_inserter(frames), zmq::recv_flags::dontwait))
+          break;
         last_from_host = now;
         std::string_view verb = frames.empty() ? std::string_view() : View(frames[0]);
         if (verb == kVerbMsg && frames.size() == 4) {
@@ -308,9 +319,13 @@ int main(int argc, char** argv) {
     uint64_t n = dispatched.load(std::memory_order_relaxed);
     if (n != acked && Send(link, {kVerbAck, std::to_string(n)})) acked = n;
     if (!done && now - last_from_host > host_silence)
-      Leave(5, fmt::format("no word from the host for {} ms: it is gone; exiting",
-                           std::chrono::duration_cast<std::chrono::milliseconds>(now - last_from_host).count()));
-    if (!done && getppid() != static_cast<pid_t>(host_pid)) Leave(5, "the host process is gone; exiting");
+      Leave(
+          5,
+          fmt::format(
+              "no word from the host for {} ms: it is gone; exiting",
+              std::chrono::duration_cast<std::chrono::milliseconds>(now - last_from_host).count()));
+    if (!done && getppid() != static_cast<pid_t>(host_pid))
+      Leave(5, "the host process is gone; exiting");
   }
   if (worker.joinable()) worker.join();
   instance.reset();

@@ -25,7 +25,9 @@
 #include <time.h>
 #include <unistd.h>
 
-typedef enum fault_kind { FAULT_NONE, FAULT_SEGFAULT, FAULT_ABORT, FAULT_HANG, FAULT_LEAK, FAULT_FLOOD } fault_kind;
+typedef enum fault_kind {
+  FAULT_NONE, FAULT_SEGFAULT, FAULT_ABORT, FAULT_HANG, FAULT_LEAK, FAULT_FLOOD
+} fault_kind;
 
 typedef struct fault_instance {
   const kordon_host_api* host;
@@ -41,7 +43,8 @@ typedef struct fault_instance {
 static uint64_t fault_parse(const char* text, uint64_t fallback) {
   uint64_t v = 0;
   if (text == NULL || *text == '\0') return fallback;
-  for (; *text >= '0' && *text <= '9' && v <= 100000000u; ++text) v = v * 10u + (uint64_t)(*text - '0');
+  for (; *text >= '0' && *text <= '9' && v <= 100000000u; ++text)
+    v = v * 10u + (uint64_t)(*text - '0');
   return v;
 }
 
