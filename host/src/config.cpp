@@ -130,6 +130,18 @@ Status ApplyHostSection(const RawSection& section, const std::string& origin, Ho
   config->bus.queue_limit = vm["bus.queue_limit"].as<int64_t>();
   config->bus.publish_timeout_ms = vm["bus.publish_timeout_ms"].as<int64_t>();
   config->bus.max_body_bytes = vm["bus.max_body_bytes"].as<int64_t>();
+  SupervisionConfig& sv = config->supervision;
+  sv.runner = vm["supervision.runner"].as<std::string>();
+  sv.runtime_dir = vm["supervision.runtime_dir"].as<std::string>();
+  sv.heartbeat_ms = vm["supervision.heartbeat_ms"].as<int64_t>();
+  sv.missed_heartbeats = vm["supervision.missed_heartbeats"].as<int64_t>();
+  sv.backoff_initial_ms = vm["supervision.backoff_initial_ms"].as<int64_t>();
+  sv.backoff_max_ms = vm["supervision.backoff_max_ms"].as<int64_t>();
+  sv.quarantine_failures = vm["supervision.quarantine_failures"].as<int64_t>();
+  sv.quarantine_window_ms = vm["supervision.quarantine_window_ms"].as<int64_t>();
+  sv.healthy_reset_ms = vm["supervision.healthy_reset_ms"].as<int64_t>();
+  sv.queue_limit = vm["supervision.queue_limit"].as<int64_t>();
+  sv.stop_timeout_ms = vm["supervision.stop_timeout_ms"].as<int64_t>();
   struct Range {
     const char* key;
     int64_t value, min, max;
@@ -137,7 +149,17 @@ Status ApplyHostSection(const RawSection& section, const std::string& origin, Ho
   for (const Range& r : {Range{"bus.queue_limit", config->bus.queue_limit, 10, 10'000'000},
                          Range{"bus.publish_timeout_ms", config->bus.publish_timeout_ms, 1, 600'000},
                          Range{"bus.max_body_bytes", config->bus.max_body_bytes, 64, 64 << 20},
-                         Range{"plugin_call_timeout_ms", config->plugin_call_timeout_ms, 100, 3'600'000}}) {
+                         Range{"plugin_call_timeout_ms", config->plugin_call_timeout_ms, 100, 3'600'000},
+                         Range{"supervision.heartbeat_ms", sv.heartbeat_ms, 10, 600'000},
+                         Range{"supervision.missed_heartbeats", sv.missed_heartbeats, 1, 100},
+                         Range{"supervision.backoff_initial_ms", sv.backoff_initial_ms, 1, 3'600'000},
+                         Range{"supervision.backoff_max_ms", sv.backoff_max_ms, 1, 3'600'000},
+                         Range{"supervision.quarantine_failures", sv.quarantine_failures, 1, 1000},
+                         Range{"supervision.quarantine_window_ms", sv.quarantine_window_ms, 1,
+                               86'400'000},
+                         Range{"supervision.healthy_reset_ms", sv.healthy_reset_ms, 1, 86'400'000},
+                         Range{"supervision.queue_limit", sv.queue_limit, 1, 10'000'000},
+                         Range{"supervision.stop_timeout_ms", sv.stop_timeout_ms, 10, 600'000}}) {
     if (r.value < r.min || r.value > r.max)
       return Status::InvalidArgument(fmt::format("{}:{}: [host] {} = {} is outside {}..{}", origin,
                                                  line_of(r.key), r.key, r.value, r.min, r.max));
@@ -182,6 +204,27 @@ Status ApplyPluginSection(const RawSection& section, const std::string& origin,
               fmt::format("{}:{}: subscribe: {} (use * for every topic)", origin, e.line, s.message()));
         instance->subscribe.push_back(p);
       }
+    } else if (e.key == "isolation") {
+      if (e.value != "process" && e.value != "in_process")
+        return Status::InvalidArgument(fmt::format(
+            "{}:{}: isolation = '{}' must be 'in_process' or 'process'", origin, e.line, e.value));
+      instance->isolated = e.value == "process";
+    } else if (e.key == "publish_limit" || e.key == "publish_burst" || e.key == "memory_limit_mb") {
+      int64_t v = -1;
+      try {
+        size_t used = 0;
+        v = std::stoll(e.value, &used);
+        if (used != e.value.size()) v = -1;
+      } catch (const std::exception&) {
+        v = -1;
+      }
+      if (v < 0 || v > 10'000'000)
+        return Status::InvalidArgument(fmt::format(
+            "{}:{}: {} = '{}' must be a whole number 0..10000000 (0: no limit)",
+            origin, e.line, e.key, e.value));
+      (e.key == "publish_limit"   ? instance->publish_limit
+       : e.key == "publish_burst" ? instance->publish_burst
+                                  : instance->memory_limit_mb) = v;
     } else if (e.key == "enabled") {
       Result<bool> b = ParseBool(e.value);
       if (!b.ok()) return Status::InvalidArgument(fmt::format("{}:{}: enabled: {}", origin, e.line, b.status().message()));
@@ -190,6 +233,12 @@ Status ApplyPluginSection(const RawSection& section, const std::string& origin,
       instance->settings.emplace_back(e.key, e.value);
     }
   }
+  if (instance->publish_limit > 0 && instance->publish_burst == 0)
+    instance->publish_burst = instance->publish_limit;
+  if (instance->memory_limit_mb > 0 && !instance->isolated)
+    return Status::InvalidArgument(fmt::format(
+        "{}:{}: [plugin.{}] memory_limit_mb needs isolation = process (a limit applies to a "
+        "whole process)", origin, section.line, instance->name));
   if (!has_library)
     return Status::InvalidArgument(fmt::format(
         "{}:{}: [plugin.{}] has no 'library = ...' (the plugin's .so file)", origin, section.line,
@@ -202,6 +251,7 @@ Status ApplyPluginSection(const RawSection& section, const std::string& origin,
 po::options_description HostOptionsDescription() {
   po::options_description d("[host] section of the configuration file");
   BusConfig bus;
+  SupervisionConfig sv;
   // clang-format off
   d.add_options()
     ("name", po::value<std::string>()->default_value("kordon"), "this host's name, shown in logs and status")
@@ -224,7 +274,30 @@ po::options_description HostOptionsDescription() {
     ("bus.publish_timeout_ms", po::value<int64_t>()->default_value(bus.publish_timeout_ms),
      "how long a publish may wait under backpressure before it fails with KORDON_E_BUSY")
     ("bus.max_body_bytes", po::value<int64_t>()->default_value(bus.max_body_bytes),
-     "largest accepted message body");
+     "largest accepted message body")
+    ("supervision.runner", po::value<std::string>()->default_value(""),
+     "the kordon-runner program for isolation = process (default: next to kordon-host)")
+    ("supervision.runtime_dir", po::value<std::string>()->default_value(""),
+     "where the private socket directory is made (default: $XDG_RUNTIME_DIR or /tmp)")
+    ("supervision.heartbeat_ms", po::value<int64_t>()->default_value(sv.heartbeat_ms),
+     "how often an isolated instance must answer a heartbeat")
+    ("supervision.missed_heartbeats", po::value<int64_t>()->default_value(sv.missed_heartbeats),
+     "heartbeats missed in a row before the runner is killed")
+    ("supervision.backoff_initial_ms", po::value<int64_t>()->default_value(sv.backoff_initial_ms),
+     "first restart delay after a failure; doubles with each failure")
+    ("supervision.backoff_max_ms", po::value<int64_t>()->default_value(sv.backoff_max_ms),
+     "longest restart delay")
+    ("supervision.quarantine_failures", po::value<int64_t>()->default_value(sv.quarantine_failures),
+     "failures within supervision.quarantine_window_ms that quarantine an instance")
+    ("supervision.quarantine_window_ms",
+     po::value<int64_t>()->default_value(sv.quarantine_window_ms),
+     "the window in which failures are counted")
+    ("supervision.healthy_reset_ms", po::value<int64_t>()->default_value(sv.healthy_reset_ms),
+     "running this long without failure resets the backoff and the failure count")
+    ("supervision.queue_limit", po::value<int64_t>()->default_value(sv.queue_limit),
+     "messages held for an isolated instance while it restarts; more are counted and alerted")
+    ("supervision.stop_timeout_ms", po::value<int64_t>()->default_value(sv.stop_timeout_ms),
+     "at shutdown, how long a runner gets to exit before SIGTERM, then SIGKILL");
   // clang-format on
   return d;
 }

@@ -31,10 +31,29 @@ struct InstanceConfig {
   bool has_subscribe = false;  // `subscribe` given: replaces the descriptor's list
   std::vector<std::string> subscribe;
   bool enabled = true;
+  bool isolated = false;       // isolation = process: runs in a supervised kordon-runner
+  int64_t publish_limit = 0;   // messages per second this instance may publish; 0: no limit
+  int64_t publish_burst = 0;   // how many at once (default: one second's worth)
+  int64_t memory_limit_mb = 0;  // isolated only: the runner's address-space limit; 0: none
   std::vector<std::pair<std::string, std::string>> settings;  // the plugin's own keys, in order
 };
 
 enum class OnPluginError { kStop, kSkip };
+
+// How the host supervises instances with isolation = process ([host] supervision.*).
+struct SupervisionConfig {
+  std::string runner;                     // kordon-runner; "" = next to this executable
+  std::string runtime_dir;                // parent of the private (0700) socket directory
+  int64_t heartbeat_ms = 1000;            // a runner missing 3 in a row is killed
+  int64_t missed_heartbeats = 3;
+  int64_t backoff_initial_ms = 100;       // first restart delay, doubling...
+  int64_t backoff_max_ms = 30000;         // ...up to this, with +-20 % jitter
+  int64_t quarantine_failures = 5;        // this many failures within the window: quarantine
+  int64_t quarantine_window_ms = 60000;
+  int64_t healthy_reset_ms = 600000;      // running this long forgets earlier failures
+  int64_t queue_limit = 10000;            // messages held for a restarting instance
+  int64_t stop_timeout_ms = 5000;         // destroy, then SIGTERM, then SIGKILL after this
+};
 
 struct HostConfig {
   std::string path;       // the file read, "" when parsed from text
@@ -46,6 +65,7 @@ struct HostConfig {
   std::string ready_file;                // written once the host runs (endpoints, pid)
   int64_t plugin_call_timeout_ms = 30000;  // create/start/stop/destroy longer than this: stuck
   BusConfig bus;
+  SupervisionConfig supervision;
   std::vector<InstanceConfig> instances;  // in file order = start order
 };
 

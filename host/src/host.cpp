@@ -1,6 +1,10 @@
 #include "host.h"
 
+#include <stdlib.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <filesystem>
 #include <fstream>
@@ -11,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "envelope.h"
+#include "remote_instance.h"
 
 namespace kordon::host {
 namespace {
@@ -98,8 +103,21 @@ Status Host::Start() {
 
   for (const LoadReport& r : reports_) {
     if (!r.loaded) continue;
-    auto instance = std::make_unique<PluginInstance>(r.library, *by_name[r.instance], *bus_, markers_,
-                                                     std::chrono::milliseconds(config_.plugin_call_timeout_ms));
+    std::unique_ptr<HostedInstance> instance;
+    const InstanceConfig& ic = *by_name[r.instance];
+    if (ic.isolated) {
+      Result<std::string> dir = RuntimeDir();
+      if (!dir.ok()) {
+        (void)Shutdown();
+        return dir.status();
+      }
+      instance = std::make_unique<RemoteInstance>(
+          r.library, ic, *bus_, markers_, config_, dir.value(), static_cast<int>(instances_.size()),
+          [this](const std::string& topic, const nlohmann::json& body) { Announce(topic, body); });
+    } else {
+      instance = std::make_unique<PluginInstance>(
+          r.library, ic, *bus_, markers_, std::chrono::milliseconds(config_.plugin_call_timeout_ms));
+    }
     instance->Launch();
     // Subscriptions are live before the plugin runs any code: what earlier instances publish
     // from now on reaches it (held until its start if need be).
@@ -117,9 +135,10 @@ Status Host::Start() {
       return Status::InvalidArgument(why);
     }
     const PluginDescription& d = instance->library().description();
-    spdlog::info("created {} ({} {} by {}, ABI {}) lane '{}' subscribed to [{}]", r.instance, d.name,
-                 d.version, d.vendor, AbiVersionString(d.abi_version), instance->config().lane,
-                 PrefixList(instance->subscriptions()));
+    spdlog::info("created {} ({} {} by {}, ABI {}) lane '{}' subscribed to [{}]{}", r.instance,
+                 d.name, d.version, d.vendor, AbiVersionString(d.abi_version),
+                 instance->config().lane, PrefixList(instance->subscriptions()),
+                 ic.isolated ? " (isolated: kordon-runner)" : "");
     instances_.push_back(std::move(instance));
   }
 
@@ -153,8 +172,27 @@ Status Host::Start() {
   return WriteReadyFile();
 }
 
-Status Host::SyncSubscriptions(const std::vector<PluginInstance*>& instances) {
-  for (PluginInstance* instance : instances) {
+Result<std::string> Host::RuntimeDir() {
+  if (!runtime_dir_.empty()) return runtime_dir_;
+  std::string base = config_.supervision.runtime_dir;
+  if (base.empty()) {
+    const char* xdg = std::getenv("XDG_RUNTIME_DIR");
+    base = xdg != nullptr && xdg[0] != '\0' ? xdg : "/tmp";
+  }
+  // mkdtemp makes it 0700: only this user can reach the runner sockets in it.
+  std::string templ = base + "/kordon-" + config_.name.substr(0, 16) + "-XXXXXX";
+  for (char& c : templ)
+    if (c == ':') c = '_';
+  if (mkdtemp(templ.data()) == nullptr)
+    return Status::Io(fmt::format("cannot make the runtime directory '{}': {} (set "
+                                  "supervision.runtime_dir in [host])",
+                                  templ, std::strerror(errno)));
+  runtime_dir_ = templ;
+  return runtime_dir_;
+}
+
+Status Host::SyncSubscriptions(const std::vector<HostedInstance*>& instances) {
+  for (HostedInstance* instance : instances) {
     std::string token = fmt::format("sync:{}:{}", instance->name(), ++marker_seq_);
     auto deadline = std::chrono::steady_clock::now() + kSyncTimeout;
     for (;;) {
@@ -205,7 +243,7 @@ Status Host::Shutdown() {
   // Stop in reverse order of start; before the next one stops, everything this one published
   // has been handled by every instance still running.
   for (size_t i = started_; i-- > 0;) {
-    PluginInstance& inst = *instances_[i];
+    HostedInstance& inst = *instances_[i];
     spdlog::info("stopping {}", inst.name());
     Status s = inst.Stop();
     if (s.ok()) spdlog::info("{} stopped", inst.name());
@@ -253,6 +291,10 @@ Status Host::Shutdown() {
   instances_.clear();
   if (host_publisher_) host_publisher_->Close();
   if (bus_) bus_->Stop();
+  if (!runtime_dir_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(runtime_dir_, ec);
+  }
   return result;
 }
 
@@ -266,6 +308,10 @@ void Host::LogStatistics() {
                  i->name(), s.received.load(), s.published.load(), s.handler_errors.load(),
                  s.publish_failures.load(), s.dropped_after_stop.load(), s.dropped_before_start.load(),
                  s.timers_fired.load(), s.requests.load(), s.request_timeouts.load());
+    if (std::string extra = i->ExtraStatistics(); !extra.empty())
+      spdlog::info("{}: {}", i->name(), extra);
+    else if (s.throttled.load() > 0)
+      spdlog::info("{}: throttled {}", i->name(), s.throttled.load());
   }
   if (bus_) {
     bus_->FlushLogs();

@@ -12,6 +12,7 @@
 
 #include "bus.h"
 #include "config.h"
+#include "instance.h"
 #include "plugin_instance.h"
 #include "plugin_library.h"
 #include "status.h"
@@ -54,7 +55,7 @@ class Host {
   Status Shutdown();
 
   const std::vector<LoadReport>& reports() const { return reports_; }
-  const std::vector<std::unique_ptr<PluginInstance>>& instances() const { return instances_; }
+  const std::vector<std::unique_ptr<HostedInstance>>& instances() const { return instances_; }
   Bus* bus() { return bus_.get(); }
   const HostConfig& config() const { return config_; }
   // True when a call into a plugin never returned: the process must exit without unloading
@@ -67,7 +68,9 @@ class Host {
  private:
   // Publishes a host event; a failure is logged (the event is informational).
   void Announce(const std::string& topic, const nlohmann::json& body);
-  Status SyncSubscriptions(const std::vector<PluginInstance*>& instances);
+  Status SyncSubscriptions(const std::vector<HostedInstance*>& instances);
+  // The private directory (mode 0700) of the runner sockets, made on first use.
+  Result<std::string> RuntimeDir();
   Status WriteReadyFile();
   void LogStatistics();
 
@@ -78,7 +81,8 @@ class Host {
   std::unique_ptr<Bus> bus_;
   MarkerBoard markers_;
   std::unique_ptr<BusPublisher> host_publisher_;
-  std::vector<std::unique_ptr<PluginInstance>> instances_;  // in start order
+  std::vector<std::unique_ptr<HostedInstance>> instances_;  // in start order
+  std::string runtime_dir_;  // "" until an isolated instance needs it; removed at shutdown
   size_t started_ = 0;
   bool shut_down_ = false;
   bool stuck_ = false;

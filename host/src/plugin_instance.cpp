@@ -49,6 +49,11 @@ spdlog::level::level_enum ToSpdlog(kordon_log_level level) {
 // MarkerBoard
 
 void MarkerBoard::Seen(const std::string& instance, const std::string& token) {
+  if (on_seen) {
+    // kordon-runner: the host keeps the record; kept here it would grow with every heartbeat.
+    on_seen(instance, token);
+    return;
+  }
   {
     std::lock_guard<std::mutex> lock(mutex_);
     seen_.emplace(token, instance);
@@ -185,6 +190,7 @@ void PluginInstance::Destroy() {
 }
 
 void PluginInstance::FlushLogs() {
+  throttle_log_.Flush(spdlog::level::warn, fmt::format("[{}] throttled publishes", config_.name));
   publish_fail_log_.Flush(spdlog::level::warn, fmt::format("[{}] publish failures", config_.name));
   handler_fail_log_.Flush(spdlog::level::warn, fmt::format("[{}] handler errors", config_.name));
   drop_log_.Flush(spdlog::level::warn, fmt::format("[{}] undelivered messages", config_.name));
@@ -276,6 +282,9 @@ void PluginInstance::ActorMain(std::promise<void>* subscribed) {
           continue;
         }
         Dispatch(topic.to_string_view(), envelope.to_string_view(), body.to_string_view());
+        const bool control =
+            topic.to_string_view().substr(0, sizeof(kControlPrefix) - 1) == kControlPrefix;
+        if (dispatch_hook_ && !control) dispatch_hook_();
         // Lifecycle commands must not wait behind a long burst.
         std::lock_guard<std::mutex> lock(mailbox_mutex_);
         if (!mailbox_.empty()) break;
@@ -491,6 +500,30 @@ kordon_status PluginInstance::Publish(const kordon_publish_args* args) {
   if (state == State::kStopped || state == State::kDestroyed)
     return Fail(KORDON_E_STOPPED, "publish refused: the instance has stopped");
   if (args->topic == nullptr) return Fail(KORDON_E_INVALID_ARGUMENT, "publish refused: topic is null");
+  if (config_.publish_limit > 0) {
+    // A token bucket: publish_limit per second, publish_burst at once. A flooding plugin is
+    // refused at once (KORDON_E_BUSY, counted) instead of filling the bus that the other
+    // instances share.
+    std::lock_guard<std::mutex> lock(bucket_mutex_);
+    const auto now = Clock::now();
+    const double burst = static_cast<double>(config_.publish_burst);
+    if (refilled_ == Clock::time_point{}) {
+      tokens_ = burst;
+    } else {
+      double seconds = std::chrono::duration<double>(now - refilled_).count();
+      tokens_ = std::min(burst, tokens_ + seconds * static_cast<double>(config_.publish_limit));
+    }
+    refilled_ = now;
+    if (tokens_ < 1.0) {
+      uint64_t n = stats_.throttled.fetch_add(1, std::memory_order_relaxed) + 1;
+      stats_.publish_failures.fetch_add(1, std::memory_order_relaxed);
+      throttle_log_.Log(spdlog::level::warn, fmt::format(
+          "[{}] publish to '{}' refused: over publish_limit = {}/s (burst {}); {} throttled so far",
+          config_.name, args->topic, config_.publish_limit, config_.publish_burst, n));
+      return KORDON_E_BUSY;
+    }
+    tokens_ -= 1.0;
+  }
   std::string_view topic(args->topic);
   if (Status s = ValidateTopic(topic); !s.ok())
     return Fail(KORDON_E_INVALID_ARGUMENT, "publish refused: " + s.message());

@@ -27,6 +27,7 @@
 #include "bus.h"
 #include "config.h"
 #include "envelope.h"
+#include "instance.h"
 #include "plugin_library.h"
 #include "rate_limited_log.h"
 #include "status.h"
@@ -42,23 +43,13 @@ struct kordon_host_context {
 
 namespace kordon::host {
 
-struct InstanceStats {
-  std::atomic<uint64_t> received{0};            // messages delivered to handle_message
-  std::atomic<uint64_t> handler_errors{0};      // handle_message returned an error
-  std::atomic<uint64_t> published{0};           // accepted by the bus
-  std::atomic<uint64_t> publish_failures{0};    // refused (invalid) or not accepted (busy)
-  std::atomic<uint64_t> dropped_after_stop{0};  // arrived after stop; counted and logged
-  std::atomic<uint64_t> dropped_before_start{0};  // the pre-start buffer was full
-  std::atomic<uint64_t> timers_fired{0};
-  std::atomic<uint64_t> requests{0};
-  std::atomic<uint64_t> request_timeouts{0};
-  std::atomic<uint64_t> late_replies{0};
-};
-
 // Records which control markers each instance has seen; the host waits on it.
 class MarkerBoard {
  public:
   void Seen(const std::string& instance, const std::string& token);
+  // When set, Seen only calls it (on the thread that calls Seen) and records nothing:
+  // kordon-runner reports markers to its host. Set before any instance runs.
+  std::function<void(const std::string& instance, const std::string& token)> on_seen;
   // True when every instance in `instances` has seen `token` before the deadline.
   bool WaitAll(const std::string& token, const std::vector<std::string>& instances,
                std::chrono::steady_clock::time_point deadline);
@@ -69,9 +60,8 @@ class MarkerBoard {
   std::set<std::pair<std::string, std::string>> seen_;  // GUARDED_BY(mutex_): (token, instance)
 };
 
-class PluginInstance {
+class PluginInstance : public HostedInstance {
  public:
-  enum class State { kNew, kCreated, kRunning, kStopping, kStopped, kDestroyed };
 
   // REQUIRES: the bus has started.
   // `call_limit`: how long a lifecycle call (create, start, stop, destroy) may take before
@@ -79,38 +69,43 @@ class PluginInstance {
   PluginInstance(std::shared_ptr<PluginLibrary> library, InstanceConfig config, Bus& bus,
                  MarkerBoard& markers, std::chrono::milliseconds call_limit);
   // Ends the actor thread (destroying the plugin instance first if that has not happened).
-  ~PluginInstance();
+  ~PluginInstance() override;
   PluginInstance(const PluginInstance&) = delete;
   PluginInstance& operator=(const PluginInstance&) = delete;
 
   // Starts the actor thread and subscribes it to its topics. Before Create, the host waits
   // until a control marker reaches the instance, so that nothing published from then on can
   // miss it.
-  void Launch();
+  void Launch() override;
   // Calls the plugin's create on the actor thread. REQUIRES: Launch.
-  Status Create();
+  Status Create() override;
   // Calls start on the actor thread; messages that arrived since Create are delivered next.
-  Status Start();
+  Status Start() override;
   // Calls stop on the actor thread; then pending requests fail with KORDON_E_STOPPED, timers
   // are cancelled, and publish refuses with KORDON_E_STOPPED.
-  Status Stop();
+  Status Stop() override;
   // Calls destroy on the actor thread and ends the thread.
-  void Destroy();
+  void Destroy() override;
 
   // Sends a control marker through this instance's own publisher, so that it arrives after
   // every message this instance published before.
   // Waits up to `timeout` under backpressure.
-  Status SendMarker(const std::string& body, std::chrono::milliseconds timeout);
+  Status SendMarker(const std::string& body, std::chrono::milliseconds timeout) override;
 
-  const std::string& name() const { return config_.name; }
-  const InstanceConfig& config() const { return config_; }
-  const PluginLibrary& library() const { return *library_; }
-  const std::vector<std::string>& subscriptions() const { return subscriptions_; }
-  State state() const { return state_.load(); }
-  bool stuck() const { return stuck_.load(); }
+  const std::string& name() const override { return config_.name; }
+  const InstanceConfig& config() const override { return config_; }
+  const PluginLibrary& library() const override { return *library_; }
+  const std::vector<std::string>& subscriptions() const override { return subscriptions_; }
+  State state() const override { return state_.load(); }
+  bool stuck() const override { return stuck_.load(); }
   // Reports log lines held back by rate limiting. REQUIRES: the instance is destroyed.
-  void FlushLogs();
-  const InstanceStats& stats() const { return stats_; }
+  void FlushLogs() override;
+  const InstanceStats& stats() const override { return stats_; }
+
+  // Called on the actor thread after each message other than a control marker has been
+  // dispatched (delivered, or dropped and counted): kordon-runner acknowledges with it.
+  // REQUIRES: set before Launch.
+  void SetDispatchHook(std::function<void()> hook) { dispatch_hook_ = std::move(hook); }
 
   // The host services of kordon.h, for this instance. Thread-safe.
   kordon_status Publish(const kordon_publish_args* args);
@@ -209,6 +204,13 @@ class PluginInstance {
   RateLimitedLog publish_fail_log_;
   RateLimitedLog handler_fail_log_;
   RateLimitedLog drop_log_;
+  RateLimitedLog throttle_log_;
+  std::function<void()> dispatch_hook_;
+
+  // Flood control (publish_limit / publish_burst): a token bucket.
+  std::mutex bucket_mutex_;
+  double tokens_ = 0;                 // GUARDED_BY(bucket_mutex_)
+  Clock::time_point refilled_{};      // GUARDED_BY(bucket_mutex_)
 };
 
 // The kordon_host_api table handed to every instance.

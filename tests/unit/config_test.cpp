@@ -138,6 +138,39 @@ TEST_CASE("plugin sections need a library and valid host keys") {
   CHECK(Contains(ErrorOf("[plugin.cam]\nlibrary = a.so\nlane = lane 1\n"), "site.ini:3: lane 'lane 1'"));
 }
 
+TEST_CASE("isolation, flood control and supervision keys") {
+  Result<HostConfig> r = ParseConfig(
+      "[host]\nsupervision.heartbeat_ms = 250\nsupervision.queue_limit = 7\n"
+      "[plugin.cam]\nlibrary = a.so\nisolation = process\npublish_limit = 100\n"
+      "memory_limit_mb = 256\nmode = x\n"
+      "[plugin.db]\nlibrary = b.so\npublish_limit = 50\npublish_burst = 5\n",
+      "site.ini");
+  REQUIRE(r.ok());
+  CHECK(r->supervision.heartbeat_ms == 250);
+  CHECK(r->supervision.queue_limit == 7);
+  CHECK(r->supervision.backoff_initial_ms == 100);
+  CHECK(r->supervision.backoff_max_ms == 30000);
+  CHECK(r->supervision.quarantine_failures == 5);
+  const InstanceConfig& cam = r->instances[0];
+  CHECK(cam.isolated);
+  CHECK(cam.publish_limit == 100);
+  CHECK(cam.publish_burst == 100);  // one second's worth by default
+  CHECK(cam.memory_limit_mb == 256);
+  // Host keys are not the plugin's settings.
+  REQUIRE(cam.settings.size() == 1);
+  CHECK(cam.settings[0].first == "mode");
+  CHECK_FALSE(r->instances[1].isolated);
+  CHECK(r->instances[1].publish_burst == 5);
+  CHECK(Contains(ErrorOf("[plugin.cam]\nlibrary = a.so\nisolation = thread\n"),
+                 "site.ini:3: isolation = 'thread' must be 'in_process' or 'process'"));
+  CHECK(Contains(ErrorOf("[plugin.cam]\nlibrary = a.so\npublish_limit = fast\n"),
+                 "site.ini:3: publish_limit = 'fast'"));
+  CHECK(Contains(ErrorOf("[plugin.cam]\nlibrary = a.so\nmemory_limit_mb = 64\n"),
+                 "memory_limit_mb needs isolation = process"));
+  CHECK(Contains(ErrorOf("[host]\nsupervision.heartbeat_ms = 1\n"),
+                 "supervision.heartbeat_ms = 1 is outside 10..600000"));
+}
+
 TEST_CASE("LoadConfigFile reports a missing file and records the directory") {
   Result<HostConfig> missing = LoadConfigFile("/nonexistent/site.ini");
   REQUIRE_FALSE(missing.ok());

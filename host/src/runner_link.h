@@ -1,0 +1,53 @@
+// The link between kordon-host and a kordon-runner child (isolation = process): verbs,
+// the init document and the statistics document. Both sides use these; the protocol is
+// described in host/README.md ("Process isolation"). Pure functions: thread-safe.
+#ifndef KORDON_HOST_RUNNER_LINK_H_
+#define KORDON_HOST_RUNNER_LINK_H_
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "config.h"
+#include "instance.h"
+#include "status.h"
+
+namespace kordon::host {
+
+// Host -> runner (first frame of each multipart message on the PAIR link).
+inline constexpr char kVerbInit[] = "init";  // + JSON RunnerInit
+inline constexpr char kVerbCall[] = "call";  // + "create" | "start" | "stop" | "destroy"
+inline constexpr char kVerbMsg[] = "msg";    // + topic + envelope + body: deliver
+inline constexpr char kVerbCtl[] = "ctl";    // + token: a marker through the actor
+// Runner -> host.
+inline constexpr char kVerbHello[] = "hello";  // + JSON {"pid": N}
+inline constexpr char kVerbFail[] = "fail";    // + text: the runner cannot go on (then exits)
+inline constexpr char kVerbDone[] = "done";    // + call + JSON {"ok", "message", "stats"}
+inline constexpr char kVerbPub[] = "pub";      // + topic + envelope + body: publish
+inline constexpr char kVerbSeen[] = "seen";    // + token: the actor reached the marker
+inline constexpr char kVerbAck[] = "ack";      // + decimal count of messages dispatched
+inline constexpr char kVerbStats[] = "stats";  // + JSON statistics (after each heartbeat)
+
+// Heartbeat tokens are "hb:<n>"; they travel as ctl markers, so an answer proves that the
+// plugin's actor thread is not stuck.
+inline constexpr char kHeartbeatPrefix[] = "hb:";
+
+struct RunnerInit {
+  std::string library;  // resolved path of the .so
+  InstanceConfig instance;
+  BusConfig bus;
+  int64_t call_timeout_ms = 30000;
+  int64_t heartbeat_ms = 1000;
+  int64_t missed_heartbeats = 3;
+  std::string log_level = "info";
+};
+
+nlohmann::json EncodeRunnerInit(const RunnerInit& init);
+Status DecodeRunnerInit(const nlohmann::json& j, RunnerInit* out);
+
+// The counters of InstanceStats as a JSON object (names as in the struct).
+nlohmann::json StatsToJson(const InstanceStats& stats);
+
+}  // namespace kordon::host
+
+#endif  // KORDON_HOST_RUNNER_LINK_H_
