@@ -642,6 +642,8 @@ class Checker {
       Skip("leaks", "valgrind not used (not found, or --no-valgrind)");
       return;
     }
+    // The plugin stays mapped until exit, so that valgrind can name its functions.
+    setenv("KORDON_KEEP_PLUGINS_LOADED", "1", 1);
     HostRun run(o_, dir_, "valgrind", {kInstance}, /*under_valgrind=*/true);
     std::string why;
     if (!run.WaitReady(90s, &why)) {

@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 
 #include <cstddef>
+#include <cstdlib>
 #include <filesystem>
 
 #include <boost/dll/runtime_symbol_info.hpp>
@@ -208,6 +209,12 @@ Result<std::shared_ptr<PluginLibrary>> PluginLibrary::Negotiate(
   return lib;
 }
 
+PluginLibrary::~PluginLibrary() {
+  // RTLD_NODELETE on the loaded object: the dlclose that follows leaves it mapped.
+  if (library_.is_loaded() && std::getenv("KORDON_KEEP_PLUGINS_LOADED") != nullptr)
+    (void)dlopen(path_.c_str(), RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+}
+
 std::string ResolveLibraryPath(const std::string& library, const HostConfig& config) {
   fs::path base = config.directory.empty() ? fs::current_path() : fs::path(config.directory);
   if (library.find('/') != std::string::npos) {
@@ -221,7 +228,12 @@ std::string ResolveLibraryPath(const std::string& library, const HostConfig& con
   }
   boost::dll::fs::error_code ec;
   fs::path exe = boost::dll::program_location(ec);
-  if (!ec) dirs.push_back(exe.parent_path() / ".." / "plugins");
+  if (!ec) {
+    dirs.push_back(exe.parent_path() / ".." / "plugins");  // a build tree
+#ifdef KORDON_INSTALLED_PLUGIN_DIR
+    dirs.push_back(exe.parent_path() / ".." / KORDON_INSTALLED_PLUGIN_DIR);  // installed
+#endif
+  }
   for (const fs::path& d : dirs) {
     std::error_code fec;
     fs::path candidate = (d / library).lexically_normal();

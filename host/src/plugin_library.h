@@ -52,6 +52,11 @@ class PluginLibrary {
   const PluginDescription& description() const { return description_; }
   const kordon_plugin_descriptor& descriptor() const { return *descriptor_; }
 
+  // Unloads the library, unless KORDON_KEEP_PLUGINS_LOADED is set in the environment: then
+  // it stays mapped until the process exits, so that valgrind (kordon plugin check) can name
+  // the plugin's functions in the leaks it reports at exit.
+  ~PluginLibrary();
+
  private:
   PluginLibrary() = default;
   static Result<std::shared_ptr<PluginLibrary>> Negotiate(std::shared_ptr<PluginLibrary> lib,
@@ -65,7 +70,8 @@ class PluginLibrary {
 
 // Finds the file for an instance's `library =` value: a value with a '/' is a path relative
 // to the configuration's directory; a bare name is searched in plugin_path, then in
-// <executable dir>/../plugins. Returns the path to try (which may not exist).
+// <executable dir>/../plugins (a build tree), then <executable dir>/../lib/kordon/plugins
+// (installed; KORDON_PLUGIN_INSTALL_DIR). Returns the path to try (which may not exist).
 std::string ResolveLibraryPath(const std::string& library, const HostConfig& config);
 
 }  // namespace kordon::host
