@@ -38,8 +38,11 @@ test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600
 
 # Debian packages (CPack): kordon (host, tool, plugins, systemd unit) and kordon-sdk-dev.
-package: build
-	cd $(BUILD_DIR) && cpack -G DEB
+package: deps
+	cmake -S . -B build-package -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
+	  -DKORDON_BUILD_TESTS=OFF
+	cmake --build build-package -j $(JOBS)
+	cd build-package && cpack -G DEB
 
 # The demo needs only the programs and the demo plugins, not the tests.
 demo: configure
