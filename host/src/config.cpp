@@ -125,6 +125,19 @@ Status ApplyHostSection(const RawSection& section, const std::string& origin, Ho
   config->plugin_path = SplitList(vm["plugin_path"].as<std::string>());
   config->ready_file = vm["ready_file"].as<std::string>();
   config->plugin_call_timeout_ms = vm["plugin_call_timeout_ms"].as<int64_t>();
+  const std::string check = vm["validate_schemas"].as<std::string>();
+  if (check == "off") {
+    config->validate_schemas = SchemaCheck::kOff;
+  } else if (check == "warn") {
+    config->validate_schemas = SchemaCheck::kWarn;
+  } else if (check == "refuse") {
+    config->validate_schemas = SchemaCheck::kRefuse;
+  } else {
+    return Status::InvalidArgument(fmt::format(
+        "{}:{}: [host] validate_schemas '{}' must be 'off', 'warn' or 'refuse'", origin,
+        line_of("validate_schemas"), check));
+  }
+  config->schema_dir = vm["schema_dir"].as<std::string>();
   config->bus.ingress = vm["bus.ingress"].as<std::string>();
   config->bus.egress = vm["bus.egress"].as<std::string>();
   config->bus.queue_limit = vm["bus.queue_limit"].as<int64_t>();
@@ -263,6 +276,11 @@ po::options_description HostOptionsDescription() {
      "the directory ../plugins next to the executable is searched last")
     ("plugin_call_timeout_ms", po::value<int64_t>()->default_value(30000),
      "a plugin's create, start, stop or destroy that takes longer is reported stuck")
+    ("validate_schemas", po::value<std::string>()->default_value("off"),
+     "check what in-process plugins publish against sdk/schemas: off, warn (log and count) or "
+     "refuse (also refuse the publish)")
+    ("schema_dir", po::value<std::string>()->default_value(""),
+     "the schemas for validate_schemas (relative to the file); default: the installed SDK's")
     ("ready_file", po::value<std::string>()->default_value(""),
      "a file written (JSON: pid, endpoints) once every plugin has started")
     ("bus.ingress", po::value<std::string>()->default_value(bus.ingress),

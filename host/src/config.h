@@ -40,6 +40,11 @@ struct InstanceConfig {
 
 enum class OnPluginError { kStop, kSkip };
 
+// [host] validate_schemas: what the host does with a body an in-process plugin publishes that
+// breaks its schema in sdk/schemas — nothing (off), log and count it (warn), or also refuse the
+// publish with KORDON_E_INVALID_ARGUMENT (refuse).
+enum class SchemaCheck { kOff, kWarn, kRefuse };
+
 // How the host supervises instances with isolation = process ([host] supervision.*).
 struct SupervisionConfig {
   std::string runner;                     // kordon-runner; "" = next to this executable
@@ -64,6 +69,8 @@ struct HostConfig {
   std::vector<std::string> plugin_path;  // directories searched for bare library names
   std::string ready_file;                // written once the host runs (endpoints, pid)
   int64_t plugin_call_timeout_ms = 30000;  // create/start/stop/destroy longer than this: stuck
+  SchemaCheck validate_schemas = SchemaCheck::kOff;
+  std::string schema_dir;  // "" = the installed SDK's share/kordon/schemas, or the source tree's
   BusConfig bus;
   SupervisionConfig supervision;
   std::vector<InstanceConfig> instances;  // in file order = start order

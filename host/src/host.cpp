@@ -10,12 +10,14 @@
 #include <fstream>
 #include <map>
 
+#include <boost/dll/runtime_symbol_info.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "envelope.h"
 #include "remote_instance.h"
+#include "schema.h"
 
 namespace kordon::host {
 namespace {
@@ -33,8 +35,38 @@ void Host::AddStaticPlugin(const std::string& library, kordon_plugin_entry_fn en
   static_plugins_.emplace_back(library, entry);
 }
 
+// The schemas validate_schemas checks against: schema_dir (relative to the configuration),
+// else the installed SDK's beside this program, else the source tree this host was built from.
+std::string SchemaDirectory(const HostConfig& config) {
+  namespace fs = std::filesystem;
+  if (!config.schema_dir.empty()) {
+    fs::path p(config.schema_dir);
+    if (p.is_relative() && !config.directory.empty()) p = fs::path(config.directory) / p;
+    return p.lexically_normal().string();
+  }
+  boost::dll::fs::error_code ec;
+  const fs::path exe = boost::dll::program_location(ec);
+  if (!ec) {
+    const fs::path installed = exe.parent_path() / ".." / "share" / "kordon" / "schemas";
+    std::error_code fec;
+    if (fs::is_directory(installed, fec)) return installed.lexically_normal().string();
+  }
+  return KORDON_SOURCE_SCHEMA_DIR;
+}
+
 Status Host::Load() {
   reports_.clear();
+  if (config_.validate_schemas != SchemaCheck::kOff && !schemas_) {
+    auto set = std::make_shared<schema::SchemaSet>();
+    std::string error;
+    const std::string dir = SchemaDirectory(config_);
+    if (!set->Load(dir, &error))
+      return Status::InvalidArgument("validate_schemas: the schemas cannot be read: " + error);
+    spdlog::info("validate_schemas = {}: {} schemas from {}; isolated instances are not checked",
+                 config_.validate_schemas == SchemaCheck::kWarn ? "warn" : "refuse", set->size(),
+                 dir);
+    schemas_ = std::move(set);
+  }
   std::map<std::string, std::shared_ptr<PluginLibrary>> by_path;
   Status first_error;
   for (const InstanceConfig& ic : config_.instances) {
@@ -115,8 +147,10 @@ Status Host::Start() {
           r.library, ic, *bus_, markers_, config_, dir.value(), static_cast<int>(instances_.size()),
           [this](const std::string& topic, const nlohmann::json& body) { Announce(topic, body); });
     } else {
-      instance = std::make_unique<PluginInstance>(
+      auto in_process = std::make_unique<PluginInstance>(
           r.library, ic, *bus_, markers_, std::chrono::milliseconds(config_.plugin_call_timeout_ms));
+      in_process->SetSchemaCheck(schemas_.get(), config_.validate_schemas);
+      instance = std::move(in_process);
     }
     instance->Launch();
     // Subscriptions are live before the plugin runs any code: what earlier instances publish
@@ -312,6 +346,9 @@ void Host::LogStatistics() {
       spdlog::info("{}: {}", i->name(), extra);
     else if (s.throttled.load() > 0)
       spdlog::info("{}: throttled {}", i->name(), s.throttled.load());
+    if (s.schema_violations.load() > 0)
+      spdlog::warn("{}: {} published bodies broke their schema", i->name(),
+                   s.schema_violations.load());
   }
   if (bus_) {
     bus_->FlushLogs();

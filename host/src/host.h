@@ -17,6 +17,10 @@
 #include "plugin_library.h"
 #include "status.h"
 
+namespace kordon::schema {
+class SchemaSet;
+}
+
 namespace kordon::host {
 
 // What --check and the load step found for one configured instance.
@@ -82,6 +86,7 @@ class Host {
   MarkerBoard markers_;
   std::unique_ptr<BusPublisher> host_publisher_;
   std::vector<std::unique_ptr<HostedInstance>> instances_;  // in start order
+  std::shared_ptr<const schema::SchemaSet> schemas_;  // validate_schemas != off
   std::string runtime_dir_;  // "" until an isolated instance needs it; removed at shutdown
   size_t started_ = 0;
   bool shut_down_ = false;

@@ -30,6 +30,7 @@ struct InstanceStats {
   std::atomic<uint64_t> request_timeouts{0};
   std::atomic<uint64_t> late_replies{0};
   std::atomic<uint64_t> throttled{0};  // publishes refused by publish_limit (also failures)
+  std::atomic<uint64_t> schema_violations{0};  // bodies that broke their schema (validate_schemas)
 };
 
 class HostedInstance {

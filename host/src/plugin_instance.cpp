@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "schema.h"
 #include "topic.h"
 
 namespace kordon::host {
@@ -536,6 +537,26 @@ kordon_status PluginInstance::Publish(const kordon_publish_args* args) {
   e.crossing_id = args->crossing_id != nullptr ? args->crossing_id : "";
   e.schema = args->schema != nullptr ? args->schema : "";
   e.schema_version = args->schema_version == 0 ? 1 : args->schema_version;
+  if (schema_check_ != SchemaCheck::kOff && schemas_ != nullptr) {
+    const std::string name = e.schema.empty() ? std::string(topic) : e.schema;
+    if (const nlohmann::json* sch = schemas_->Find(name, e.schema_version)) {
+      const std::vector<std::string> problems =
+          schema::Problems(nlohmann::json::parse(body, nullptr, false), *sch);
+      if (!problems.empty()) {
+        const uint64_t n = stats_.schema_violations.fetch_add(1, std::memory_order_relaxed) + 1;
+        const bool refuse = schema_check_ == SchemaCheck::kRefuse;
+        schema_log_.Log(refuse ? spdlog::level::err : spdlog::level::warn, fmt::format(
+            "[{}] publish to '{}' {}: the body breaks {} v{} ({}{}); {} so far", config_.name,
+            topic, refuse ? "refused" : "let through (validate_schemas = warn)", name,
+            e.schema_version, problems.front(),
+            problems.size() > 1 ? fmt::format(" and {} more", problems.size() - 1) : "", n));
+        if (refuse) {
+          stats_.publish_failures.fetch_add(1, std::memory_order_relaxed);
+          return KORDON_E_INVALID_ARGUMENT;
+        }
+      }
+    }
+  }
   return PublishEnvelope(topic, e, body);
 }
 

@@ -32,6 +32,9 @@
 #include "rate_limited_log.h"
 #include "status.h"
 
+namespace kordon::schema {
+class SchemaSet;
+}
 namespace kordon::host {
 class PluginInstance;
 }
@@ -62,6 +65,12 @@ class MarkerBoard {
 
 class PluginInstance : public HostedInstance {
  public:
+  // Checks every body this instance publishes against `schemas` (owned by the caller, alive
+  // as long as this instance); off by default. REQUIRES: before Launch.
+  void SetSchemaCheck(const schema::SchemaSet* schemas, SchemaCheck mode) {
+    schemas_ = schemas;
+    schema_check_ = mode;
+  }
 
   // REQUIRES: the bus has started.
   // `call_limit`: how long a lifecycle call (create, start, stop, destroy) may take before
@@ -205,6 +214,9 @@ class PluginInstance : public HostedInstance {
   RateLimitedLog handler_fail_log_;
   RateLimitedLog drop_log_;
   RateLimitedLog throttle_log_;
+  RateLimitedLog schema_log_;
+  const schema::SchemaSet* schemas_ = nullptr;
+  SchemaCheck schema_check_ = SchemaCheck::kOff;
   std::function<void()> dispatch_hook_;
 
   // Flood control (publish_limit / publish_burst): a token bucket.
