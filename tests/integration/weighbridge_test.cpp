@@ -202,6 +202,9 @@ TEST_CASE("weighbridge faults give scale.error and device.status error, never a 
     std::vector<std::string> args = kFastTrucks;
     args.insert(args.end(), c.sim_args.begin(), c.sim_args.end());
     StartAll(&run, args, c.protocol);
+    // The device may have gone to error before this client's subscription was live (a fault
+    // on the very first reading): ask for the current state, as a console does on connect.
+    REQUIRE(run.client->Publish("device.status.request", "{}").ok());
     std::vector<host::BusMessage> seen;
     auto error = ReceiveTopic(*run.client, "device.status", 10s,
                               [](const host::BusMessage& m) { return IsState(m, "error"); },
