@@ -258,7 +258,10 @@ link = tcp://127.0.0.1:{ports["lane-1 scale"]}
         item = wait_for("the alert on the page", alert_item, 10, logs)
         alert_id = item.get_attribute("data-id")
         shot("04-alert")
-        item.find_element(By.CSS_SELECTOR, "button.ack").click()
+        # Found again and clicked in one step (a new alert redraws the list).
+        wait_for("the alert's acknowledge button", lambda: driver.find_element(
+            By.CSS_SELECTOR, f"#alerts li.open[data-id='{alert_id}'] button.ack").click() or True,
+            10, logs)
         wait_for("the alert acknowledged by anna", lambda: any(
             "anna" in li.text for li in driver.find_elements(
                 By.CSS_SELECTOR, f"#alerts li.done[data-id='{alert_id}']")), 10, logs)
@@ -266,8 +269,10 @@ link = tcp://127.0.0.1:{ports["lane-1 scale"]}
 
         # The crossing: an officer may not override its channel.
         driver.find_element(By.CSS_SELECTOR, "nav button[data-view=lanes]").click()
+        # Found and clicked in one step, retried: live updates redraw the lanes, and an element
+        # found just before a redraw is stale by the time it is clicked.
         wait_for("the crossing link", lambda: driver.find_element(
-            By.CSS_SELECTOR, f"[data-crossing='{crossing}']"), 5, logs).click()
+            By.CSS_SELECTOR, f"[data-crossing='{crossing}']").click() or True, 5, logs)
         wait_for("the crossing view", lambda: byid("view-crossing").is_displayed(), 5, logs)
         # Its channel, large (the risk module may have re-assessed it since the lanes view).
         wait_for("the crossing's channel", lambda: {"green", "blue", "yellow", "red"} & set(
@@ -309,7 +314,7 @@ link = tcp://127.0.0.1:{ports["lane-1 scale"]}
         byid("q-plate").send_keys(plate_value)
         byid("search-button").click()
         wait_for("the crossing found by its plate", lambda: driver.find_element(
-            By.CSS_SELECTOR, f"#results tr[data-crossing='{crossing}']"), 10, logs).click()
+            By.CSS_SELECTOR, f"#results tr[data-crossing='{crossing}']").click() or True, 10, logs)
         wait_for("the crossing view", lambda: byid("view-crossing").is_displayed(), 5, logs)
         Select(byid("override-channel")).select_by_value("red")
         byid("override-reason").send_keys("intelligence report 17 names this consignor")
