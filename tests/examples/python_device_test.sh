@@ -5,39 +5,18 @@
 # malformed frame sent meanwhile is refused by the host and changes nothing.
 # Usage: python_device_test.sh BIN_DIR PLUGIN_DIR SOURCE_DIR
 set -euo pipefail
-bin=$1 plugins=$2 src=$3
-python=/usr/bin/python3   # Debian's python3, which has python3-zmq
-work=$(mktemp -d /tmp/kordon-pydevice-XXXXXX)
-host="" barrier="" tail=""
-cleanup() {
-  for p in $tail $barrier $host; do kill -TERM "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-cat >"$work/site.ini" <<INI
-[host]
-name = pydevice-test
-plugin_path = $plugins
-ready_file = ready.json
-bus.ingress = tcp://127.0.0.1:*
-bus.egress = tcp://127.0.0.1:*
-
+source "$(dirname "$0")/host.sh" "$1" "$2" pydevice
+src=$3
+start_host <<INI
 [plugin.logger]
 library = logger.so
 subscribe = barrier
 INI
-"$bin/kordon-host" --config "$work/site.ini" >"$work/host.log" 2>&1 &
-host=$!
-for _ in $(seq 100); do [ -f "$work/ready.json" ] && break; sleep 0.1; done
-[ -f "$work/ready.json" ] || { echo "host not ready"; cat "$work/host.log"; exit 1; }
-read -r ingress egress < <($python -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["ingress"], j["egress"])' "$work/ready.json")
 ep=(--ingress "$ingress" --egress "$egress")
 
 $python "$src/examples/python-device/barrier.py" "${ep[@]}" --lane lane-1 --open-s 0.5 --count 1 \
   >"$work/barrier.out" 2>"$work/barrier.err" &
-barrier=$!
+barrier=$!; kordon_children+=("$barrier")
 # Seen by the health check (its subscriptions are live once it answers).
 for _ in $(seq 50); do
   if "$bin/kordon" devices "${ep[@]}" --wait-ms 300 --json 2>/dev/null | grep -q '"device":"lane-1-barrier"'; then
@@ -47,7 +26,7 @@ done
 [ "${found:-0}" = 1 ] || { echo "the barrier never answered device.status.request"; cat "$work/barrier.err"; exit 1; }
 
 "$bin/kordon" tail barrier.state "${ep[@]}" --json --count 2 --timeout-ms 10000 >"$work/tail.jsonl" &
-tail=$!
+tail=$!; kordon_children+=("$tail")
 sleep 0.5
 # A malformed frame (two frames only) and another lane's crossing: neither moves it.
 $python - "$ingress" <<'PY'
