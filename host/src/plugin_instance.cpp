@@ -90,13 +90,9 @@ PluginInstance::PluginInstance(std::shared_ptr<PluginLibrary> library, InstanceC
   info_.lane = config_.lane.c_str();
   info_.host = &HostApi();
   info_.context = &context_;
-  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 }
 
-PluginInstance::~PluginInstance() {
-  Destroy();
-  if (wake_fd_ >= 0) close(wake_fd_);
-}
+PluginInstance::~PluginInstance() { Destroy(); }
 
 void PluginInstance::Launch() {
   std::promise<void> subscribed;
@@ -198,26 +194,14 @@ void PluginInstance::FlushLogs() {
 }
 
 Status PluginInstance::RunOnActor(std::function<Status()> fn) {
-  auto task = std::make_shared<std::packaged_task<Status()>>(std::move(fn));
-  std::future<Status> result = task->get_future();
-  {
-    std::lock_guard<std::mutex> lock(mailbox_mutex_);
-    mailbox_.emplace_back([task] { (*task)(); });
-  }
-  Wake();
-  if (result.wait_for(call_limit_) != std::future_status::ready) {
+  std::optional<Status> result = mailbox_.Call(std::move(fn), call_limit_);
+  if (!result) {
     stuck_ = true;
     return Status::Timeout(fmt::format(
         "plugin instance '{}' has not returned from a call for {} ms: it is stuck in its own code",
         config_.name, call_limit_.count()));
   }
-  return result.get();
-}
-
-void PluginInstance::Wake() {
-  uint64_t one = 1;
-  ssize_t n = write(wake_fd_, &one, sizeof(one));
-  (void)n;  // EAGAIN means the counter is already non-zero: the actor will wake anyway.
+  return *result;
 }
 
 Status PluginInstance::SendMarker(const std::string& body, std::chrono::milliseconds timeout) {
@@ -241,12 +225,7 @@ void PluginInstance::ActorMain(std::promise<void>* subscribed) {
   subscribed->set_value();
 
   while (!exit_requested_) {
-    std::deque<std::function<void()>> commands;
-    {
-      std::lock_guard<std::mutex> lock(mailbox_mutex_);
-      commands.swap(mailbox_);
-    }
-    for (auto& c : commands) c();
+    mailbox_.RunPending();
     if (exit_requested_) break;
     FireTimers();
     ExpireRequests(false, KORDON_E_TIMEOUT);
@@ -257,7 +236,7 @@ void PluginInstance::ActorMain(std::promise<void>* subscribed) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
       timeout_ms = left < 0 ? 0 : left + 1;
     }
-    zmq::pollitem_t items[] = {{sub.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, wake_fd_, ZMQ_POLLIN, 0}};
+    zmq::pollitem_t items[] = {{sub.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, mailbox_.fd(), ZMQ_POLLIN, 0}};
     try {
       zmq::poll(items, 2, std::chrono::milliseconds(timeout_ms));
     } catch (const zmq::error_t& e) {
@@ -265,11 +244,7 @@ void PluginInstance::ActorMain(std::promise<void>* subscribed) {
       spdlog::critical("[{}] actor poll failed: {}", config_.name, e.what());
       break;
     }
-    if (items[1].revents & ZMQ_POLLIN) {
-      uint64_t count;
-      ssize_t n = read(wake_fd_, &count, sizeof(count));
-      (void)n;
-    }
+    if (items[1].revents & ZMQ_POLLIN) mailbox_.ClearWake();
     if (items[0].revents & ZMQ_POLLIN) {
       for (int i = 0; i < kBatch; ++i) {
         zmq::message_t topic, envelope, body;
@@ -286,9 +261,7 @@ void PluginInstance::ActorMain(std::promise<void>* subscribed) {
         const bool control =
             topic.to_string_view().substr(0, sizeof(kControlPrefix) - 1) == kControlPrefix;
         if (dispatch_hook_ && !control) dispatch_hook_();
-        // Lifecycle commands must not wait behind a long burst.
-        std::lock_guard<std::mutex> lock(mailbox_mutex_);
-        if (!mailbox_.empty()) break;
+        if (mailbox_.HasPending()) break;  // lifecycle commands must not wait behind a burst
       }
     }
   }
@@ -591,7 +564,7 @@ kordon_status PluginInstance::TimerStart(uint64_t delay_ms, uint64_t interval_ms
     timer_queue_.emplace(Clock::now() + std::chrono::milliseconds(delay_ms), id);
   }
   if (out_id != nullptr) *out_id = id;
-  Wake();
+  mailbox_.Wake();
   return KORDON_OK;
 }
 
@@ -622,7 +595,7 @@ kordon_status PluginInstance::Request(const char* service, const char* body, siz
     std::lock_guard<std::mutex> lock(request_mutex_);
     pending_.emplace(key, PendingRequest{fn, user_data, Clock::now() + std::chrono::milliseconds(timeout_ms), name});
   }
-  Wake();
+  mailbox_.Wake();
   kordon_status rc = PublishEnvelope("rpc." + name, e, b);
   if (rc != KORDON_OK) {
     std::lock_guard<std::mutex> lock(request_mutex_);

@@ -28,6 +28,7 @@
 #include "config.h"
 #include "envelope.h"
 #include "instance.h"
+#include "mailbox.h"
 #include "plugin_library.h"
 #include "rate_limited_log.h"
 #include "status.h"
@@ -150,7 +151,6 @@ class PluginInstance : public HostedInstance {
   // Runs fn on the actor thread and waits for it, at most `limit` (then Timeout: the plugin
   // is stuck inside one of its functions).
   Status RunOnActor(std::function<Status()> fn);
-  void Wake();
   void ActorMain(std::promise<void>* subscribed);
   void Dispatch(std::string_view topic, std::string_view envelope, std::string_view body);
   void Deliver(std::string_view topic, const Envelope& envelope, std::string_view body);
@@ -179,9 +179,7 @@ class PluginInstance : public HostedInstance {
   void* plugin_instance_ = nullptr;  // owned by the plugin; touched only on the actor thread
 
   std::thread thread_;
-  int wake_fd_ = -1;
-  std::mutex mailbox_mutex_;
-  std::deque<std::function<void()>> mailbox_;  // GUARDED_BY(mailbox_mutex_)
+  Mailbox mailbox_;
   bool exit_requested_ = false;                // actor thread only
   std::atomic<bool> stuck_{false};             // a call into the plugin never returned
 

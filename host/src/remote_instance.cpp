@@ -62,31 +62,19 @@ RemoteInstance::RemoteInstance(
   for (const std::string& s : d.services) service_topics_.push_back("rpc." + s);
   reply_topic_ = "rpc.reply." + config_.name;
   publisher_ = std::make_unique<BusPublisher>(bus_.context(), bus_.config());
-  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 }
 
-RemoteInstance::~RemoteInstance() {
-  Destroy();
-  if (wake_fd_ >= 0) close(wake_fd_);
-}
+RemoteInstance::~RemoteInstance() { Destroy(); }
 
 // ---------------------------------------------------------------------------------------------
 // Lifecycle (host thread)
 
 Status RemoteInstance::OnSupervisor(std::function<Status()> fn, std::chrono::milliseconds limit) {
-  auto task = std::make_shared<std::packaged_task<Status()>>(std::move(fn));
-  std::future<Status> result = task->get_future();
-  {
-    std::lock_guard<std::mutex> lock(mailbox_mutex_);
-    mailbox_.emplace_back([task] { (*task)(); });
-  }
-  uint64_t one = 1;
-  ssize_t n = write(wake_fd_, &one, sizeof(one));
-  (void)n;
-  if (result.wait_for(limit) != std::future_status::ready)
+  std::optional<Status> result = mailbox_.Call(std::move(fn), limit);
+  if (!result)
     return Status::Timeout(fmt::format("the supervisor of '{}' did not answer within {} ms",
                                        config_.name, limit.count()));
-  return result.get();
+  return *result;
 }
 
 void RemoteInstance::Launch() {
@@ -226,12 +214,7 @@ std::string RemoteInstance::ExtraStatistics() const {
 
 void RemoteInstance::Run() {
   while (!exit_requested_) {
-    std::deque<std::function<void()>> commands;
-    {
-      std::lock_guard<std::mutex> lock(mailbox_mutex_);
-      commands.swap(mailbox_);
-    }
-    for (auto& c : commands) c();
+    mailbox_.RunPending();
     if (exit_requested_) break;
 
     const auto now = Clock::now();
@@ -277,7 +260,7 @@ void RemoteInstance::Run() {
     bool blocked_up = !ForwardPending();
     Pump();
 
-    std::vector<zmq::pollitem_t> items = {{nullptr, wake_fd_, ZMQ_POLLIN, 0},
+    std::vector<zmq::pollitem_t> items = {{nullptr, mailbox_.fd(), ZMQ_POLLIN, 0},
                                           {sub_->handle(), 0, ZMQ_POLLIN, 0}};
     const bool link_readable = link_ && !blocked_up;
     if (link_readable) items.push_back({link_->handle(), 0, ZMQ_POLLIN, 0});
@@ -291,11 +274,7 @@ void RemoteInstance::Run() {
       spdlog::critical("[{}] supervisor poll failed: {}", config_.name, e.what());
       break;
     }
-    if (items[0].revents & ZMQ_POLLIN) {
-      uint64_t count;
-      ssize_t n = read(wake_fd_, &count, sizeof(count));
-      (void)n;
-    }
+    if (items[0].revents & ZMQ_POLLIN) mailbox_.ClearWake();
     if (link_readable && (items[2].revents & ZMQ_POLLIN)) {
       for (int i = 0; i < kBatch && link_ && pending_up_.empty(); ++i) {
         std::vector<zmq::message_t> frames;

@@ -31,6 +31,7 @@
 #include "bus.h"
 #include "config.h"
 #include "instance.h"
+#include "mailbox.h"
 #include "plugin_instance.h"
 #include "plugin_library.h"
 #include "rate_limited_log.h"
@@ -150,9 +151,7 @@ class RemoteInstance : public HostedInstance {
   std::atomic<State> state_{State::kNew};
 
   std::thread thread_;
-  int wake_fd_ = -1;
-  std::mutex mailbox_mutex_;
-  std::deque<std::function<void()>> mailbox_;  // GUARDED_BY(mailbox_mutex_)
+  Mailbox mailbox_;
   bool exit_requested_ = false;
 
   // Supervisor thread only from here on.
