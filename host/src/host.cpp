@@ -17,6 +17,7 @@
 
 #include "envelope.h"
 #include "remote_instance.h"
+#include "runner_link.h"
 #include "schema.h"
 
 namespace kordon::host {
@@ -86,15 +87,21 @@ Status Host::Load() {
       lib = PluginLibrary::OpenStatic(fixed->second, r.path);
     } else {
       r.path = ResolveLibraryPath(ic.library, config_);
-      if (auto it = by_path.find(r.path); it != by_path.end())
+      // An isolated instance's code never runs here, not even its load-time code: a child
+      // process describes it (a described library cannot serve an in-process instance).
+      const std::string key = (ic.isolated ? "described:" : "loaded:") + r.path;
+      if (auto it = by_path.find(key); it != by_path.end())
         lib = it->second;
+      else if (ic.isolated)
+        lib = DescribeInChild(r.path, RunnerPath(config_.supervision),
+                              std::chrono::milliseconds(config_.plugin_call_timeout_ms));
       else
         lib = PluginLibrary::Open(r.path);
+      if (lib.ok()) by_path[key] = lib.value();
     }
     if (lib.ok()) {
       r.loaded = true;
       r.library = lib.value();
-      by_path[r.path] = lib.value();
     } else {
       r.error = fmt::format("{}:{}: [plugin.{}] refused: {}", config_.path, ic.line, ic.name,
                             lib.status().message());

@@ -20,7 +20,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -50,6 +49,7 @@
 #include "bus_client.h"
 #include "envelope.h"
 #include "schema.h"
+#include "subprocess.h"
 #include "topic.h"
 
 extern char** environ;
@@ -81,45 +81,9 @@ std::string ReadFile(const std::string& path) {
 // --- children ---------------------------------------------------------------------------------
 
 // Starts argv with stdin from /dev/null and stdout+stderr into log_path; -1 on failure.
-pid_t Spawn(const std::vector<std::string>& argv, const std::string& log_path) {
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = -1;
-  const int rc = posix_spawn(&pid, args[0], &fa, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  return rc == 0 ? pid : -1;
-}
-
-// The wait status of pid once it exits, or nullopt after `limit` (it is then still running).
-std::optional<int> WaitFor(pid_t pid, std::chrono::milliseconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  for (;;) {
-    int status = 0;
-    const pid_t r = waitpid(pid, &status, WNOHANG);
-    if (r == pid) return status;
-    if (r < 0) return std::nullopt;
-    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
-    std::this_thread::sleep_for(10ms);
-  }
-}
-
-std::string DescribeStatus(int status) {
-  if (WIFEXITED(status)) return fmt::format("exit {}", WEXITSTATUS(status));
-  if (WIFSIGNALED(status))
-    return fmt::format("killed by signal {} ({})", WTERMSIG(status), strsignal(WTERMSIG(status)));
-  return "stopped";
-}
-
-// Kills pid and reaps it.
-void Kill(pid_t pid) {
-  kill(pid, SIGKILL);
-  WaitFor(pid, 5s);
+pid_t SpawnLogged(const std::vector<std::string>& argv, const std::string& log_path) {
+  Result<pid_t> pid = Spawn(argv, {.output_path = log_path});
+  return pid.ok() ? pid.value() : -1;
 }
 
 // The last lines of a log, for a report.
@@ -186,10 +150,10 @@ class HostRun {
               "--log-file=" + valgrind_log_};
     }
     argv.insert(argv.end(), {o.host_binary, "--config", config_});
-    pid_ = Spawn(argv, log_);
+    pid_ = SpawnLogged(argv, log_);
   }
   ~HostRun() {
-    if (pid_ > 0 && !exited_) Kill(pid_);
+    if (pid_ > 0 && !exited_) KillAndReap(pid_);
   }
 
   // Waits for the ready file; false (with *why) when the host exits or times out first.
@@ -210,7 +174,7 @@ class HostRun {
       }
       if (std::optional<int> s = WaitFor(pid_, 0ms)) {
         exited_ = true;
-        *why = "the host did not start: " + DescribeStatus(*s) + "\n" + Tail(Log());
+        *why = "the host did not start: " + DescribeExit(*s) + "\n" + Tail(Log());
         return false;
       }
       std::this_thread::sleep_for(20ms);
@@ -236,7 +200,7 @@ class HostRun {
     kill(pid_, SIGTERM);
     std::optional<int> s = WaitFor(pid_, limit);
     if (!s) {
-      Kill(pid_);
+      KillAndReap(pid_);
       exited_ = true;
       return std::nullopt;
     }
@@ -398,15 +362,15 @@ class Checker {
 
   bool DescriptorCheck() {
     const std::string log = dir_ + "/info.log";
-    pid_t pid = Spawn({o_.tool_binary, "plugin", "info", o_.file, "--json"}, log);
+    pid_t pid = SpawnLogged({o_.tool_binary, "plugin", "info", o_.file, "--json"}, log);
     std::string failure;
     if (pid <= 0) {
       failure = "cannot run " + o_.tool_binary;
     } else if (std::optional<int> s = WaitFor(pid, 10s); !s) {
-      Kill(pid);
+      KillAndReap(pid);
       failure = "loading the plugin hung for 10 s";
     } else if (!WIFEXITED(*s) || WEXITSTATUS(*s) != 0) {
-      failure = "loading the plugin: " + DescribeStatus(*s);
+      failure = "loading the plugin: " + DescribeExit(*s);
     }
     const std::string out = ReadFile(log);
     if (!failure.empty()) {
@@ -460,7 +424,7 @@ class Checker {
       }
       if (!WIFEXITED(*s) || WEXITSTATUS(*s) != 0) {
         Add("lifecycle", "fail",
-            fmt::format("round {}: the host ended with {}{}\n{}", round, DescribeStatus(*s),
+            fmt::format("round {}: the host ended with {}{}\n{}", round, DescribeExit(*s),
                         WIFEXITED(*s) && WEXITSTATUS(*s) == 3
                             ? " (the plugin was stuck in its own code during shutdown)"
                             : "",
@@ -559,8 +523,8 @@ class Checker {
     if (!alive || !s || !WIFEXITED(*s) || WEXITSTATUS(*s) != 0) {
       Add("traffic", "fail",
           fmt::format("after {} messages ({} malformed): the host {}\n{}", sent, malformed,
-                      !alive ? "died (" + (s ? DescribeStatus(*s) : std::string("?")) + ")"
-                             : s ? "ended with " + DescribeStatus(*s) : "did not stop in 15 s",
+                      !alive ? "died (" + (s ? DescribeExit(*s) : std::string("?")) + ")"
+                             : s ? "ended with " + DescribeExit(*s) : "did not stop in 15 s",
                       Tail(log)));
     } else if (stats.received < sent) {
       Add("traffic", "fail",
@@ -686,7 +650,7 @@ class Checker {
     }
     if (lost == 0 && errors == 0) {
       Add("leaks", "pass", "valgrind: no memory definitely lost, no invalid access (" +
-                               DescribeStatus(*s) + ")");
+                               DescribeExit(*s) + ")");
       return;
     }
     // The first error or loss record, for the vendor.

@@ -112,6 +112,14 @@ Result<std::shared_ptr<PluginLibrary>> PluginLibrary::OpenStatic(kordon_plugin_e
   return Negotiate(std::move(lib), entry);
 }
 
+std::shared_ptr<PluginLibrary> PluginLibrary::FromDescription(std::string path,
+                                                             PluginDescription description) {
+  std::shared_ptr<PluginLibrary> lib(new PluginLibrary());
+  lib->path_ = std::move(path);
+  lib->description_ = std::move(description);
+  return lib;
+}
+
 Result<std::shared_ptr<PluginLibrary>> PluginLibrary::Negotiate(
     std::shared_ptr<PluginLibrary> lib, kordon_plugin_entry_fn entry) {
   const std::string& path = lib->path_;

@@ -48,9 +48,16 @@ class PluginLibrary {
   static Result<std::shared_ptr<PluginLibrary>> OpenStatic(kordon_plugin_entry_fn entry,
                                                            const std::string& label);
 
+  // A library known only by its description (DescribeInChild): its code runs elsewhere.
+  static std::shared_ptr<PluginLibrary> FromDescription(std::string path,
+                                                        PluginDescription description);
+
   const std::string& path() const { return path_; }
   const PluginDescription& description() const { return description_; }
+  // REQUIRES: loaded().
   const kordon_plugin_descriptor& descriptor() const { return *descriptor_; }
+  // Whether the code is in this process (false for FromDescription).
+  bool loaded() const { return descriptor_ != nullptr; }
 
   // Unloads the library, unless KORDON_KEEP_PLUGINS_LOADED is set in the environment: then
   // it stays mapped until the process exits, so that valgrind (kordon plugin check) can name

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 #include <signal.h>
-#include <spawn.h>
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 #include <sys/wait.h>
@@ -15,6 +14,7 @@
 
 #include "envelope.h"
 #include "runner_link.h"
+#include "subprocess.h"
 #include "topic.h"
 
 extern char** environ;
@@ -34,13 +34,6 @@ std::string_view View(const zmq::message_t& m) {
   return std::string_view(static_cast<const char*>(m.data()), m.size());
 }
 
-std::string RunnerPath(const SupervisionConfig& sv) {
-  if (!sv.runner.empty()) return sv.runner;
-  std::error_code ec;
-  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return "kordon-runner";
-  return (self.parent_path() / "kordon-runner").string();
-}
 
 }  // namespace
 
@@ -549,34 +542,14 @@ Status RemoteInstance::StartRunner(bool to_running) {
   std::string pid_text = std::to_string(getpid());
   std::vector<std::string> args = {runner,   "--connect",  endpoint_,   "--host-pid",
                                    pid_text, "--instance", config_.name};
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  // kordon-host blocks SIGINT and SIGTERM in every thread (it takes them with sigwait): the
-  // child must not inherit that, or SIGTERM would not stop it.
-  sigset_t none, defaults;
-  sigemptyset(&none);
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGPIPE);
-  sigaddset(&defaults, SIGTERM);
-  sigaddset(&defaults, SIGINT);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, runner.c_str(), nullptr, &attr, argv.data(), environ);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) {
+  Result<pid_t> pid = Spawn(args);
+  if (!pid.ok()) {
     CloseLink();
     phase_ = before;
-    return Status::Io(
-        fmt::format("cannot start '{}' for instance '{}': {} (set "
-                    "supervision.runner in [host])",
-                    runner, config_.name, std::strerror(rc)));
+    return Status::Io(fmt::format("instance '{}': {} (set supervision.runner in [host])",
+                                  config_.name, pid.status().message()));
   }
-  pid_ = pid;
+  pid_ = pid.value();
   sv_stats_.starts.fetch_add(1, std::memory_order_relaxed);
   const auto call_limit = std::chrono::milliseconds(host_config_.plugin_call_timeout_ms);
   if (Status s = AwaitRunner("", Clock::now() + std::chrono::seconds(10)); !s.ok()) return fail(s);

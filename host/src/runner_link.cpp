@@ -1,6 +1,11 @@
 #include "runner_link.h"
 
 #include <fmt/format.h>
+#include <sys/wait.h>
+
+#include <filesystem>
+
+#include "subprocess.h"
 
 namespace kordon::host {
 
@@ -71,6 +76,83 @@ nlohmann::json StatsToJson(const InstanceStats& s) {
                         {"request_timeouts", s.request_timeouts.load()},
                         {"late_replies", s.late_replies.load()},
                         {"throttled", s.throttled.load()}};
+}
+
+std::string RunnerPath(const SupervisionConfig& supervision) {
+  if (!supervision.runner.empty()) return supervision.runner;
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return "kordon-runner";
+  return (self.parent_path() / "kordon-runner").string();
+}
+
+nlohmann::json DescriptionToJson(const PluginDescription& d) {
+  return nlohmann::json{{"name", d.name},
+                        {"kind", d.kind},
+                        {"vendor", d.vendor},
+                        {"version", d.version},
+                        {"description", d.description},
+                        {"abi_version", d.abi_version},
+                        {"publishes", d.publishes},
+                        {"subscribes", d.subscribes},
+                        {"services", d.services}};
+}
+
+Status DescriptionFromJson(const nlohmann::json& j, PluginDescription* out) {
+  try {
+    PluginDescription d;
+    d.name = j.at("name").get<std::string>();
+    d.kind = j.at("kind").get<kordon_plugin_kind>();
+    d.vendor = j.at("vendor").get<std::string>();
+    d.version = j.at("version").get<std::string>();
+    d.description = j.at("description").get<std::string>();
+    d.abi_version = j.at("abi_version").get<uint32_t>();
+    d.publishes = j.at("publishes").get<std::vector<std::string>>();
+    d.subscribes = j.at("subscribes").get<std::vector<std::string>>();
+    d.services = j.at("services").get<std::vector<std::string>>();
+    *out = std::move(d);
+    return Status::Ok();
+  } catch (const nlohmann::json::exception& e) {
+    return Status::InvalidArgument(std::string("a malformed plugin description: ") + e.what());
+  }
+}
+
+Result<std::shared_ptr<PluginLibrary>> DescribeInChild(const std::string& path,
+                                                       const std::string& runner,
+                                                       std::chrono::milliseconds limit) {
+  Result<CapturedRun> run = RunCaptured({runner, "--describe", path}, limit);
+  if (!run.ok()) return run.status();
+  const std::string& out = run.value().output;
+  // The last lines the child wrote, for the reason of a failure.
+  std::string tail = out.size() > 2000 ? out.substr(out.size() - 2000) : out;
+  while (!tail.empty() && tail.back() == '\n') tail.pop_back();
+  if (!run.value().status)
+    return Status::Timeout(fmt::format(
+        "loading '{}' did not finish within {} ms (in a child process: the host is unharmed)",
+        path, limit.count()));
+  const int status = *run.value().status;
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    // The runner's own refusal (exit 2; 3 for an ABI version) is one line saying why;
+    // anything else is the library's doing.
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 2) return Status::InvalidArgument(tail);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 3) return Status::Version(tail);
+    return Status::InvalidArgument(fmt::format(
+        "loading '{}' in a child process ended with {} (the host is unharmed){}{}", path,
+        DescribeExit(status), tail.empty() ? "" : ": ", tail));
+  }
+  const size_t at = out.rfind(kDescriptionLine);
+  if (at == std::string::npos || (at > 0 && out[at - 1] != '\n'))
+    return Status::InvalidArgument(
+        fmt::format("loading '{}' in a child process gave no description: {}", path, tail));
+  const size_t end = out.find('\n', at);
+  const size_t from = at + sizeof(kDescriptionLine) - 1;
+  auto j = nlohmann::json::parse(
+      out.substr(from, end == std::string::npos ? std::string::npos : end - from), nullptr,
+      false);
+  PluginDescription d;
+  if (Status s = DescriptionFromJson(j, &d); !s.ok())
+    return Status::InvalidArgument(fmt::format("'{}': {}", path, s.message()));
+  return PluginLibrary::FromDescription(path, std::move(d));
 }
 
 }  // namespace kordon::host

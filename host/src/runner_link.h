@@ -4,12 +4,15 @@
 #ifndef KORDON_HOST_RUNNER_LINK_H_
 #define KORDON_HOST_RUNNER_LINK_H_
 
+#include <chrono>
 #include <cstdint>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "config.h"
 #include "instance.h"
+#include "plugin_library.h"
 #include "status.h"
 
 namespace kordon::host {
@@ -47,6 +50,23 @@ Status DecodeRunnerInit(const nlohmann::json& j, RunnerInit* out);
 
 // The counters of InstanceStats as a JSON object (names as in the struct).
 nlohmann::json StatsToJson(const InstanceStats& stats);
+
+// The kordon-runner program: supervision.runner, else the one next to this executable.
+std::string RunnerPath(const SupervisionConfig& supervision);
+
+// `kordon-runner --describe FILE` loads FILE in its own process and prints one line: this
+// prefix, then the description as JSON. Exit 2 when the library is refused, 3 for its ABI
+// version (the reason on stderr).
+inline constexpr char kDescriptionLine[] = "KORDON-DESCRIPTION ";
+nlohmann::json DescriptionToJson(const PluginDescription& d);
+Status DescriptionFromJson(const nlohmann::json& j, PluginDescription* out);
+
+// What the library at `path` is, learnt by `runner --describe` in a child process, so that
+// a library whose code crashes or hangs when it loads takes down only that child: the host
+// never maps the code of an isolated plugin. The result has no code (loaded() is false).
+Result<std::shared_ptr<PluginLibrary>> DescribeInChild(const std::string& path,
+                                                       const std::string& runner,
+                                                       std::chrono::milliseconds limit);
 
 }  // namespace kordon::host
 

@@ -68,6 +68,29 @@ bool Send(zmq::socket_t& link, std::initializer_list<std::string_view> frames) {
   std::_Exit(code);
 }
 
+// This process's resident size (0 when /proc cannot be read).
+uint64_t ResidentBytes() {
+  unsigned long pages = 0, resident = 0;
+  FILE* f = std::fopen("/proc/self/statm", "r");
+  if (f == nullptr) return 0;
+  const int n = std::fscanf(f, "%lu %lu", &pages, &resident);
+  std::fclose(f);
+  return n == 2 ? static_cast<uint64_t>(resident) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE))
+                : 0;
+}
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+#else
+constexpr bool kSanitized = false;
+#endif
+
 // Events the other threads hand to the main thread.
 class Outbox {
  public:
@@ -100,7 +123,26 @@ class Outbox {
 
 }  // namespace
 
+// `kordon-runner --describe FILE`: loads FILE here, in a process of its own, and prints its
+// description (runner_link.h), so that the host never maps an isolated plugin's code.
+int Describe(const char* path) {
+  SetUpLogging("warn");
+  Result<std::shared_ptr<PluginLibrary>> library = PluginLibrary::Open(path);
+  if (!library.ok()) {
+    std::fprintf(stderr, "%s\n", library.status().message().c_str());
+    std::fflush(stderr);
+    std::_Exit(library.status().code() == Status::Code::kVersion ? 3 : 2);
+  }
+  const std::string line =
+      kDescriptionLine + DescriptionToJson(library.value()->description()).dump() + "\n";
+  std::fwrite(line.data(), 1, line.size(), stdout);
+  std::fflush(stdout);
+  // No unloading, no destructors: the plugin's own static destructors are not ours to run.
+  std::_Exit(0);
+}
+
 int main(int argc, char** argv) {
+  if (argc == 3 && std::string_view(argv[1]) == "--describe") return Describe(argv[2]);
   std::string endpoint, instance_name;
   long host_pid = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -115,6 +157,7 @@ int main(int argc, char** argv) {
   if (endpoint.empty() || host_pid <= 0) {
     std::fprintf(stderr,
                  "usage: kordon-runner --connect ipc://PATH --host-pid PID [--instance NAME]\n"
+                 "       kordon-runner --describe PLUGIN.so\n"
                  "(started by kordon-host for instances with isolation = process)\n");
     return 1;
   }
@@ -150,7 +193,11 @@ int main(int argc, char** argv) {
       std::chrono::milliseconds(init.heartbeat_ms * (init.missed_heartbeats + 1) + 1000);
   link.set(zmq::sockopt::sndtimeo, static_cast<int>(host_silence.count()));
 
-  if (init.instance.memory_limit_mb > 0) {
+  if (init.instance.memory_limit_mb > 0 && kSanitized) {
+    // ASan and TSan reserve terabytes of address space up front: RLIMIT_AS would stop the
+    // runner itself, not the plugin.
+    spdlog::warn("kordon-runner: memory_limit_mb is not applied in a sanitizer build");
+  } else if (init.instance.memory_limit_mb > 0) {
     // A leaking plugin then fails its allocations (and usually dies) in its own process.
     rlimit limit{};
     limit.rlim_cur = limit.rlim_max = static_cast<rlim_t>(init.instance.memory_limit_mb) << 20;
@@ -239,6 +286,11 @@ int main(int argc, char** argv) {
     in_call = false;
   };
 
+  // memory_limit_mb is also watched as resident size: in a sanitizer build it is the only
+  // limit (see above), and RLIMIT_AS alone misses a plugin that leaks slowly into pages it
+  // reserved up front.
+  const uint64_t memory_limit_bytes = static_cast<uint64_t>(init.instance.memory_limit_mb) << 20;
+  auto next_memory_check = Clock::now();
   uint64_t acked = 0;
   auto last_from_host = Clock::now();
   bool done = false;
@@ -318,6 +370,17 @@ int main(int argc, char** argv) {
     }
     uint64_t n = dispatched.load(std::memory_order_relaxed);
     if (n != acked && Send(link, {kVerbAck, std::to_string(n)})) acked = n;
+    if (memory_limit_bytes > 0 && now >= next_memory_check) {
+      next_memory_check = now + std::chrono::milliseconds(100);
+      const uint64_t resident = ResidentBytes();
+      if (resident > memory_limit_bytes) {
+        const std::string why =
+            fmt::format("memory_limit_mb = {} exceeded: {} MB resident",
+                        init.instance.memory_limit_mb, resident >> 20);
+        (void)Send(link, {kVerbFail, why});
+        Leave(6, why);
+      }
+    }
     if (!done && now - last_from_host > host_silence)
       Leave(
           5,

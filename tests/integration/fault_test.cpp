@@ -187,6 +187,31 @@ TEST_SUITE("fault") {
     CheckFlows(run, "hang");
   }
 
+  TEST_CASE("an isolated plugin whose load-time code aborts is refused; the host is unharmed") {
+    TempDir dir;
+    const std::string boom =
+        PluginSection("boom", IntegrationPlugin("integ_load_abort"), "isolation = process");
+    {
+      // on_plugin_error = stop: the host refuses to start and says why (it did not crash).
+      HostProcess host(dir, HostSection(dir) + boom);
+      std::optional<ExitStatus> exit = host.WaitExit(40s);
+      INFO(host.Log());
+      REQUIRE(exit.has_value());
+      CHECK(exit->exited);
+      CHECK(exit->ExitedWith(2));
+      CHECK(Contains(host.Log(), "[plugin.boom] refused: loading"));
+      CHECK(Contains(host.Log(), "in a child process ended with"));
+    }
+    // on_plugin_error = skip: the host runs without it, and the other flows deliver.
+    FaultRun run = RunFault(dir, FaultHostSection(dir, "on_plugin_error = skip\n") + Flows() +
+                                     boom + Producer(),
+                            1500ms);
+    INFO(run.log);
+    REQUIRE(run.status.has_value());
+    CHECK(run.status->ExitedWith(0));
+    CHECK(Contains(run.log, "[plugin.boom] refused: loading"));
+    CheckFlows(run, "abort while loading");
+  }
 }  // TEST_SUITE("fault")
 
 TEST_SUITE("fault-quarantine") {
