@@ -7,6 +7,7 @@
 # Variables:     BUILD_TYPE=Debug|Release|RelWithDebInfo   SANITIZE=address,undefined | thread
 #                JOBS=N (parallel build and test jobs, default: number of cores)
 #                FUZZ_SECONDS=N (make fuzz: time per fuzz target, default 60)
+#                FUZZ_RUNS=N FUZZ_JOBS=J (make fuzz: N executions per target, J targets at once)
 
 BUILD_TYPE ?= RelWithDebInfo
 SANITIZE   ?=
@@ -58,12 +59,14 @@ bench:
 
 # libFuzzer on every fuzz target (clang, ASan + UBSan); make test replays their corpora.
 FUZZ_SECONDS ?= 60
+FUZZ_RUNS    ?= 0
+FUZZ_JOBS    ?= 1
 fuzz:
 	@.ci/install-deps clang
 	cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
 	  -DCMAKE_CXX_COMPILER=clang++ -DKORDON_FUZZ=ON -DKORDON_SANITIZE=address,undefined
 	cmake --build build-fuzz -j $(JOBS) --target fuzz-targets
-	tests/fuzz/run-fuzzers build-fuzz $(FUZZ_SECONDS)
+	FUZZ_JOBS=$(FUZZ_JOBS) tests/fuzz/run-fuzzers build-fuzz $(FUZZ_SECONDS) $(FUZZ_RUNS)
 
 clean:
 	rm -rf build build-*
