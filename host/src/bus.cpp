@@ -1,5 +1,9 @@
 #include "bus.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <vector>
 
@@ -28,10 +32,32 @@ std::string_view View(const zmq::message_t& m) {
   return std::string_view(static_cast<const char*>(m.data()), m.size());
 }
 
+// "10.0.0.7:51234" for an accepted socket's fd (a monitor event carries only the fd).
+std::string PeerOf(int fd) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof(addr);
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return "?";
+  char text[INET6_ADDRSTRLEN] = "?";
+  if (addr.ss_family == AF_INET) {
+    const auto* a = reinterpret_cast<const sockaddr_in*>(&addr);
+    ::inet_ntop(AF_INET, &a->sin_addr, text, sizeof(text));
+    return fmt::format("{}:{}", text, ntohs(a->sin_port));
+  }
+  if (addr.ss_family == AF_INET6) {
+    const auto* a = reinterpret_cast<const sockaddr_in6*>(&addr);
+    ::inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof(text));
+    return fmt::format("[{}]:{}", text, ntohs(a->sin6_port));
+  }
+  return "local";
+}
+
 }  // namespace
 
 Bus::Bus(zmq::context_t& context, BusConfig config, std::string host_name)
-    : context_(context), config_(std::move(config)), host_name_(std::move(host_name)) {}
+    : context_(context),
+      config_(std::move(config)),
+      curve_keys_(config_),
+      host_name_(std::move(host_name)) {}
 
 Bus::~Bus() { Stop(); }
 
@@ -54,12 +80,39 @@ Status Bus::Start() {
   } catch (const zmq::error_t& e) {
     return Status::Internal(fmt::format("cannot set up the in-process bus: {}", e.what()));
   }
+  if (config_.curve()) {
+    // The keys are normally loaded with the configuration file; a configuration parsed from
+    // text (tests) has them read here.
+    if (config_.secret_key.empty()) {
+      if (Status s = LoadBusKeys(&curve_keys_, ""); !s.ok()) return s;
+    }
+    // The handler must be in place before the first connection: without one libzmq lets
+    // every CURVE client in.
+    zap_ = std::make_unique<curve::ZapHandler>(
+        context_.handle(), curve_keys_.allowed_z85, [this](bool, const std::string& line) {
+          refused_key_log_.Log(spdlog::level::warn, "bus: " + line);
+        });
+    std::string error;
+    if (!zap_->Start(&error))
+      return Status::Internal(fmt::format("cannot start the bus's ZAP handler: {}", error));
+  }
   auto bind_tcp = [&](zmq::socket_t& s, zmq::socket_type type, const std::string& endpoint,
                       const char* what, std::string* resolved) -> Status {
     if (endpoint.empty()) return Status::Ok();
     try {
       s = zmq::socket_t(context_, type);
       s.set(zmq::sockopt::linger, 0);
+      if (config_.curve()) {
+        MakeCurveServer(s);
+        std::string error;
+        auto monitor = std::make_unique<curve::SocketMonitor>(context_.handle(), s.handle(),
+                                                              &error);
+        if (!monitor->ok())
+          return Status::Internal(fmt::format("cannot monitor the bus {} endpoint: {}", what,
+                                              error));
+        (type == zmq::socket_type::pull ? ingress_monitor_ : egress_monitor_) =
+            std::move(monitor);
+      }
       if (type == zmq::socket_type::pull) {
         s.set(zmq::sockopt::rcvhwm, hwm);
         // Frames up to this hard limit are read and validated (an oversize body is rejected
@@ -103,16 +156,55 @@ void Bus::Stop() {
   }
   if (thread_.joinable()) thread_.join();
   control_client_.close();
+  if (zap_) zap_->Stop();
+}
+
+void Bus::MakeCurveServer(zmq::socket_t& socket) {
+  socket.set(zmq::sockopt::curve_server, 1);
+  socket.set(zmq::sockopt::curve_secretkey, curve_keys_.secret_key);
+  // A domain makes libzmq ask the ZAP handler for every connection (RFC 27).
+  socket.set(zmq::sockopt::zap_domain, "kordon.bus");
+}
+
+void Bus::HandleMonitor(curve::SocketMonitor& monitor, const char* what, std::string* last_peer) {
+  while (std::optional<curve::SocketEvent> e = monitor.Read()) {
+    if (e->event == ZMQ_EVENT_ACCEPTED) {
+      *last_peer = PeerOf(static_cast<int>(e->value));
+      continue;
+    }
+    if (!e->IsHandshakeFailure()) continue;
+    if (e->event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+      // The ZAP handler has logged it with the peer's address and key.
+      stats_.refused_key.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    // A client without CURVE sees the mismatch first and hangs up: the server then sees a
+    // handshake cut short (no detail, EPIPE / ECONNRESET), or the mismatch itself.
+    const bool mismatch = e->event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL ||
+                          (e->event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
+                           e->value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH);
+    std::atomic<uint64_t>& counter = mismatch ? stats_.refused_mechanism : stats_.refused_handshake;
+    counter.fetch_add(1, std::memory_order_relaxed);
+    // The monitor names the endpoint, not the peer: the peer is the last connection accepted.
+    (mismatch ? refused_mechanism_log_ : refused_handshake_log_).Log(spdlog::level::warn,
+        fmt::format("bus {}: refused a client from {} ({}): {} ({} refused so far)", what,
+                    *last_peer, mismatch ? "no CURVE" : "failed CURVE handshake", e->Describe(),
+                    stats_.refused()));
+  }
 }
 
 void Bus::FlushLogs() {
   reject_log_.Flush(spdlog::level::warn, "bus ingress rejections");
+  refused_key_log_.Flush(spdlog::level::warn, "bus CURVE refusals (unknown key)");
+  refused_mechanism_log_.Flush(spdlog::level::warn, "bus CURVE refusals (no CURVE)");
+  refused_handshake_log_.Flush(spdlog::level::warn, "bus CURVE refusals (failed handshake)");
   overflow_log_.Flush(spdlog::level::warn, "bus egress overflow");
   backpressure_log_.Flush(spdlog::level::warn, "bus backpressure");
 }
 
 void Bus::Run() {
   bool ingress_open = in_external_.handle() != nullptr;
+  std::string ingress_peer = "?", egress_peer = "?";
   for (;;) {
     std::vector<zmq::pollitem_t> items = {
         {control_.handle(), 0, ZMQ_POLLIN, 0},
@@ -128,6 +220,15 @@ void Bus::Run() {
       external_out = items.size();
       items.push_back({out_external_.handle(), 0, ZMQ_POLLIN, 0});
     }
+    size_t ingress_events = 0, egress_events = 0;
+    if (ingress_monitor_) {
+      ingress_events = items.size();
+      items.push_back({ingress_monitor_->socket(), 0, ZMQ_POLLIN, 0});
+    }
+    if (egress_monitor_) {
+      egress_events = items.size();
+      items.push_back({egress_monitor_->socket(), 0, ZMQ_POLLIN, 0});
+    }
     try {
       zmq::poll(items, std::chrono::milliseconds(-1));
     } catch (const zmq::error_t& e) {
@@ -140,6 +241,7 @@ void Bus::Run() {
       (void)control_.recv(command, zmq::recv_flags::none);
       if (View(command) == "close-ingress") {
         if (ingress_open) {
+          ingress_monitor_.reset();  // before its socket goes
           in_external_.close();
           ingress_open = false;
           spdlog::debug("bus: ingress closed");
@@ -164,7 +266,13 @@ void Bus::Run() {
     }
     if (external_out != 0 && (items[external_out].revents & ZMQ_POLLIN))
       DrainSubscriptions(out_external_, true);
+    if (ingress_events != 0 && (items[ingress_events].revents & ZMQ_POLLIN))
+      HandleMonitor(*ingress_monitor_, "ingress", &ingress_peer);
+    if (egress_events != 0 && (items[egress_events].revents & ZMQ_POLLIN))
+      HandleMonitor(*egress_monitor_, "egress", &egress_peer);
   }
+  ingress_monitor_.reset();  // before the sockets they watch
+  egress_monitor_.reset();
   in_internal_.close();
   out_internal_.close();
   if (ingress_open) in_external_.close();

@@ -10,12 +10,18 @@
 // keep up does not hold the site back: what it cannot take is counted as egress overflow
 // and logged. Frames from outside are validated; a bad one is counted, logged, answered with
 // a `bus.frame.rejected` event and dropped.
+//
+// With bus.secret_key_file both TCP endpoints are CURVE servers: a ZAP handler in the host's
+// ZeroMQ context admits only bus.allowed_keys, and socket monitors see the clients that never
+// reach it (no CURVE, a failed handshake). Every refusal is counted and logged (rate-limited)
+// with the peer's address; nothing a refused client sends reaches the bus.
 #ifndef KORDON_HOST_BUS_H_
 #define KORDON_HOST_BUS_H_
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -24,6 +30,7 @@
 #include <zmq.hpp>
 
 #include "config.h"
+#include "curve.h"
 #include "rate_limited_log.h"
 #include "status.h"
 
@@ -40,6 +47,13 @@ struct BusStats {
   std::atomic<uint64_t> internal_malformed{0};  // should stay 0: a host bug
   std::atomic<uint64_t> egress_overflow{0};     // messages an external subscriber could not take
   std::atomic<uint64_t> backpressure_waits{0};  // times the broker waited for a slow subscriber
+  // CURVE refusals on bus.ingress / bus.egress (one per refused connection attempt).
+  std::atomic<uint64_t> refused_key{0};        // CURVE with a key not in bus.allowed_keys
+  std::atomic<uint64_t> refused_mechanism{0};  // no CURVE (plain ZMTP) on a CURVE endpoint
+  std::atomic<uint64_t> refused_handshake{0};  // a failed CURVE handshake: wrong keys, tampered
+  uint64_t refused() const {
+    return refused_key.load() + refused_mechanism.load() + refused_handshake.load();
+  }
 };
 
 class Bus {
@@ -75,14 +89,27 @@ class Bus {
   bool HandleExternal();
   void Reject(const std::string& reason, size_t frames);
   void DrainSubscriptions(zmq::socket_t& xpub, bool external);
+  // Sets CURVE server options on a TCP socket before its bind.
+  void MakeCurveServer(zmq::socket_t& socket);
+  // Reads the events of a monitored endpoint: counts and logs refused handshakes.
+  void HandleMonitor(curve::SocketMonitor& monitor, const char* what, std::string* last_peer);
 
   zmq::context_t& context_;
   const BusConfig config_;
+  BusConfig curve_keys_;  // config_ with the CURVE keys loaded (Start)
   const std::string host_name_;
   BusStats stats_;
   RateLimitedLog reject_log_;
   RateLimitedLog overflow_log_;
   RateLimitedLog backpressure_log_;
+  // One per kind of refusal, so that a storm of one kind does not hide the others.
+  RateLimitedLog refused_key_log_;
+  RateLimitedLog refused_mechanism_log_;
+  RateLimitedLog refused_handshake_log_;
+
+  std::unique_ptr<curve::ZapHandler> zap_;  // with CURVE; serves context_ for the bus
+  std::unique_ptr<curve::SocketMonitor> ingress_monitor_;  // broker thread once started
+  std::unique_ptr<curve::SocketMonitor> egress_monitor_;
 
   // Owned by the broker thread once Start returns.
   zmq::socket_t in_internal_;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "curve.h"
 #include "topic.h"
 
 namespace kordon::host {
@@ -71,9 +72,39 @@ BusClient::~BusClient() {
   if (sub_.handle() != nullptr) sub_.close();
 }
 
+Status BusClient::UseCurve(const std::string& server_key, const std::string& client_key_file) {
+  std::string error;
+  auto server = curve::ResolvePublicKey(server_key, &error);
+  if (!server) return Status::InvalidArgument(fmt::format("server key: {}", error));
+  if (client_key_file.empty())
+    return Status::InvalidArgument("a CURVE bus needs this client's key pair (--key FILE, "
+                                   "kordon keys generate)");
+  auto secret = curve::ReadKeyFile(client_key_file, /*secret=*/true, &error);
+  if (!secret) return Status::InvalidArgument(fmt::format("client key: {}", error));
+  auto pub = curve::PublicKeyOf(*secret, &error);
+  if (!pub) return Status::InvalidArgument(fmt::format("client key: {}", error));
+  UseCurveKeys(*server, *pub, *secret);
+  return Status::Ok();
+}
+
+void BusClient::UseCurveKeys(std::string server_public, std::string client_public,
+                             std::string client_secret) {
+  server_key_ = std::move(server_public);
+  public_key_ = std::move(client_public);
+  secret_key_ = std::move(client_secret);
+}
+
+void BusClient::ApplyCurve(zmq::socket_t& socket) const {
+  if (server_key_.empty()) return;
+  socket.set(zmq::sockopt::curve_serverkey, server_key_);
+  socket.set(zmq::sockopt::curve_publickey, public_key_);
+  socket.set(zmq::sockopt::curve_secretkey, secret_key_);
+}
+
 Status BusClient::ConnectIngress(const std::string& endpoint) {
   try {
     push_ = zmq::socket_t(context_, zmq::socket_type::push);
+    ApplyCurve(push_);
     push_.set(zmq::sockopt::linger, 5000);  // deliver what was sent before close
     push_.set(zmq::sockopt::sndtimeo, 5000);
     push_.connect(endpoint);
@@ -86,6 +117,7 @@ Status BusClient::ConnectIngress(const std::string& endpoint) {
 Status BusClient::ConnectEgress(const std::string& endpoint) {
   try {
     sub_ = zmq::socket_t(context_, zmq::socket_type::sub);
+    ApplyCurve(sub_);
     sub_.set(zmq::sockopt::linger, 0);
     sub_.set(zmq::sockopt::rcvhwm, 100000);
     for (const std::string& p : prefixes_) sub_.set(zmq::sockopt::subscribe, p);

@@ -44,6 +44,14 @@ class BusClient {
   explicit BusClient(std::string source);
   ~BusClient();
 
+  // CURVE for the connections made after it (a host with bus.secret_key_file): the host's
+  // public key (a .pub file or Z85) and this client's secret key file (mode 0600; its public
+  // key must be in the host's bus.allowed_keys). Without it the client speaks plain ZMTP.
+  Status UseCurve(const std::string& server_key, const std::string& client_key_file);
+  // The same with Z85 keys.
+  void UseCurveKeys(std::string server_public, std::string client_public,
+                    std::string client_secret);
+
   Status ConnectIngress(const std::string& endpoint);
   Status ConnectEgress(const std::string& endpoint);
   // "" subscribes to everything. Matching on the client side is by whole segments, like the host.
@@ -73,6 +81,9 @@ class BusClient {
   zmq::socket_t sub_;
   std::vector<std::string> prefixes_;
   uint64_t malformed_ = 0;
+  std::string server_key_, public_key_, secret_key_;  // Z85; "" = plain
+
+  void ApplyCurve(zmq::socket_t& socket) const;
 };
 
 }  // namespace kordon::host

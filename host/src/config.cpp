@@ -4,11 +4,13 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
+#include "curve.h"
 #include "topic.h"
 
 namespace po = boost::program_options;
@@ -177,17 +179,31 @@ Status ApplyHostSection(const RawSection& section, const std::string& origin, Ho
       return Status::InvalidArgument(fmt::format("{}:{}: [host] {} = {} is outside {}..{}", origin,
                                                  line_of(r.key), r.key, r.value, r.min, r.max));
   }
+  // Bus CURVE (kept together): bus.secret_key_file and bus.allowed_keys.
+  config->bus.secret_key_file = vm["bus.secret_key_file"].as<std::string>();
+  config->bus.allowed_keys = SplitList(vm["bus.allowed_keys"].as<std::string>());
+  if (config->bus.curve() && config->bus.allowed_keys.empty())
+    return Status::InvalidArgument(fmt::format(
+        "{}:{}: [host] bus.allowed_keys must list the clients' public keys (.pub files or Z85): "
+        "a CURVE bus denies every other key", origin, line_of("bus.secret_key_file")));
+  if (!config->bus.curve() && !config->bus.allowed_keys.empty())
+    return Status::InvalidArgument(fmt::format(
+        "{}:{}: [host] bus.allowed_keys needs bus.secret_key_file (the host's CURVE key pair)",
+        origin, line_of("bus.allowed_keys")));
   for (const char* key : {"bus.ingress", "bus.egress"}) {
     const std::string& ep = vm[key].as<std::string>();
     if (ep.empty()) continue;  // disabled
-    // Plain TCP is only allowed on loopback; CURVE-protected links come with the secure
-    // transport. ipc:// is local by nature.
-    bool ok = ep.rfind("ipc://", 0) == 0 || ep.rfind("tcp://127.", 0) == 0 ||
-              ep.rfind("tcp://localhost:", 0) == 0 || ep.rfind("tcp://[::1]:", 0) == 0;
-    if (!ok)
+    if (!ep.starts_with("tcp://") && !ep.starts_with("ipc://"))
+      return Status::InvalidArgument(fmt::format(
+          "{}:{}: [host] {} = '{}' must be tcp://HOST:PORT or ipc://PATH", origin, line_of(key),
+          key, ep));
+    // Plain TCP only on loopback: anything else could be read or injected by anyone on the
+    // network. ipc:// is local by nature.
+    if (!config->bus.curve() && !curve::IsLoopbackEndpoint(ep))
       return Status::InvalidArgument(fmt::format(
           "{}:{}: [host] {} = '{}': plain TCP endpoints must be on loopback (tcp://127.0.0.1:PORT) "
-          "or ipc://; use an empty value to disable", origin, line_of(key), key, ep));
+          "or ipc://; set bus.secret_key_file and bus.allowed_keys for CURVE on other addresses, "
+          "or use an empty value to disable", origin, line_of(key), key, ep));
   }
   return Status::Ok();
 }
@@ -293,6 +309,12 @@ po::options_description HostOptionsDescription() {
      "how long a publish may wait under backpressure before it fails with KORDON_E_BUSY")
     ("bus.max_body_bytes", po::value<int64_t>()->default_value(bus.max_body_bytes),
      "largest accepted message body")
+    ("bus.secret_key_file", po::value<std::string>()->default_value(""),
+     "the host's CURVE key pair (kordon keys generate; mode 0600): bus.ingress and bus.egress "
+     "become CURVE servers (relative to the file)")
+    ("bus.allowed_keys", po::value<std::string>()->default_value(""),
+     "comma-separated client public keys (.pub files relative to the file, or Z85) allowed on "
+     "a CURVE bus; every other client is refused")
     ("supervision.runner", po::value<std::string>()->default_value(""),
      "the kordon-runner program for isolation = process (default: next to kordon-host)")
     ("supervision.runtime_dir", po::value<std::string>()->default_value(""),
@@ -430,7 +452,32 @@ Result<HostConfig> LoadConfigFile(const std::string& path) {
   Result<HostConfig> config = ParseConfig(buffer.str(), path);
   if (!config.ok()) return config;
   config->directory = std::filesystem::absolute(path, ec).parent_path().string();
+  if (Status s = LoadBusKeys(&config->bus, config->directory); !s.ok())
+    return Status::InvalidArgument(fmt::format("{}: {}", path, s.message()));
   return config;
+}
+
+Status LoadBusKeys(BusConfig* bus, const std::string& directory) {
+  if (!bus->curve()) return Status::Ok();
+  auto resolve = [&](const std::string& p) {
+    std::filesystem::path f(p);
+    if (f.is_relative() && !directory.empty()) f = std::filesystem::path(directory) / f;
+    return f.string();
+  };
+  std::string error;
+  auto secret = curve::ReadKeyFile(resolve(bus->secret_key_file), /*secret=*/true, &error);
+  if (!secret) return Status::InvalidArgument(fmt::format("[host] bus.secret_key_file: {}", error));
+  std::vector<std::string> allowed;
+  for (const std::string& k : bus->allowed_keys) {
+    auto key = curve::IsZ85Key(k) ? std::optional<std::string>(k)
+                                  : curve::ReadKeyFile(resolve(k), /*secret=*/false, &error);
+    if (!key)
+      return Status::InvalidArgument(fmt::format("[host] bus.allowed_keys: {}", error));
+    allowed.push_back(*key);
+  }
+  bus->secret_key = *secret;
+  bus->allowed_z85 = std::move(allowed);
+  return Status::Ok();
 }
 
 }  // namespace kordon::host

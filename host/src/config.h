@@ -21,6 +21,15 @@ struct BusConfig {
   int64_t queue_limit = 10000;                   // messages buffered per connection
   int64_t publish_timeout_ms = 2000;             // longest a publish waits under backpressure
   int64_t max_body_bytes = 1 << 20;
+
+  // CURVE on bus.ingress and bus.egress (host/README.md "Secure bus"). With a secret key
+  // file both endpoints are CURVE servers and only the allowed client keys get in (deny by
+  // default); without one they are plain and must be on loopback (or ipc://).
+  std::string secret_key_file;            // the host's key pair (mode 0600); "" = no CURVE
+  std::vector<std::string> allowed_keys;  // as configured: Z85 keys or .pub files
+  std::string secret_key;                 // Z85, filled by LoadBusKeys
+  std::vector<std::string> allowed_z85;   // filled by LoadBusKeys
+  bool curve() const { return !secret_key_file.empty(); }
 };
 
 struct InstanceConfig {
@@ -85,6 +94,11 @@ Result<HostConfig> ParseConfig(std::string_view text, const std::string& origin)
 
 // Reads and parses a file.
 Result<HostConfig> LoadConfigFile(const std::string& path);
+
+// Reads the bus's CURVE keys (bus.secret_key_file, bus.allowed_keys) into secret_key and
+// allowed_z85; relative paths are taken against `directory` ("" = the working directory).
+// A secret key file readable by group or others is refused. No-op without CURVE.
+Status LoadBusKeys(BusConfig* bus, const std::string& directory);
 
 // Valid instance name: [a-z0-9_-], 1..64 bytes.
 bool IsValidInstanceName(std::string_view name);

@@ -136,6 +136,9 @@ Status Host::Start() {
   spdlog::info("bus: in-process {} / {}; ingress {}; egress {}", kInprocIn, kInprocOut,
                bus_->ingress_endpoint().empty() ? "disabled" : bus_->ingress_endpoint(),
                bus_->egress_endpoint().empty() ? "disabled" : bus_->egress_endpoint());
+  if (config_.bus.curve())
+    spdlog::info("bus: CURVE on ingress and egress; {} client key(s) allowed, all others "
+                 "refused", config_.bus.allowed_keys.size());
 
   std::map<std::string, const InstanceConfig*> by_name;
   for (const InstanceConfig& ic : config_.instances) by_name[ic.name] = &ic;
@@ -364,6 +367,10 @@ void Host::LogStatistics() {
                  "backpressure waits {}",
                  b.forwarded.load(), b.external_accepted.load(), b.external_rejected.load(),
                  b.egress_overflow.load(), b.backpressure_waits.load());
+    if (config_.bus.curve())
+      spdlog::info("bus CURVE: refused clients {} (unknown key {}, no CURVE {}, "
+                   "failed handshake {})", b.refused(), b.refused_key.load(), b.refused_mechanism.load(),
+                   b.refused_handshake.load());
   }
 }
 

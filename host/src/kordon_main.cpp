@@ -24,6 +24,7 @@
 #include "bus_client.h"
 #include "config.h"
 #include "crossings_cli.h"
+#include "curve.h"
 #include "journal_cli.h"
 #include "keys_cli.h"
 #include "manifest_cli.h"
@@ -72,13 +73,21 @@ const char kUsage[] =
 struct Endpoints {
   std::string ingress = BusConfig().ingress;
   std::string egress = BusConfig().egress;
+  std::string server_key;  // the host's CURVE public key (file or Z85); "" = plain
+  std::string key_file;    // this client's CURVE secret key file
 };
 
 void AddEndpointOptions(po::options_description& d) {
   d.add_options()
     ("config,c", po::value<std::string>(), "take the endpoints from this host configuration")
     ("ingress", po::value<std::string>(), "the host's bus.ingress (default tcp://127.0.0.1:7400)")
-    ("egress", po::value<std::string>(), "the host's bus.egress (default tcp://127.0.0.1:7401)");
+    ("egress", po::value<std::string>(), "the host's bus.egress (default tcp://127.0.0.1:7401)")
+    ("server-key", po::value<std::string>(),
+     "a CURVE bus: the host's public key (.pub file or Z85); with --config, taken from the "
+     "host's bus.secret_key_file when readable")
+    ("key", po::value<std::string>(),
+     "a CURVE bus: this client's secret key file (kordon keys generate; its .pub must be in "
+     "the host's bus.allowed_keys)");
 }
 
 Result<Endpoints> ResolveEndpoints(const po::variables_map& vm) {
@@ -88,10 +97,25 @@ Result<Endpoints> ResolveEndpoints(const po::variables_map& vm) {
     if (!c.ok()) return c.status();
     e.ingress = c->bus.ingress;
     e.egress = c->bus.egress;
+    if (c->bus.curve()) {
+      std::string error;
+      auto pub = kordon::curve::PublicKeyOf(c->bus.secret_key, &error);
+      if (pub) e.server_key = *pub;
+    }
   }
   if (vm.count("ingress")) e.ingress = vm["ingress"].as<std::string>();
   if (vm.count("egress")) e.egress = vm["egress"].as<std::string>();
+  if (vm.count("server-key")) e.server_key = vm["server-key"].as<std::string>();
+  if (vm.count("key")) e.key_file = vm["key"].as<std::string>();
+  if (!e.key_file.empty() && e.server_key.empty())
+    return Status::InvalidArgument("--key needs --server-key (the host's public key)");
   return e;
+}
+
+// CURVE for a client of a host with bus.secret_key_file (--server-key, --key).
+Status SecureClient(BusClient& client, const Endpoints& e) {
+  if (e.server_key.empty()) return Status::Ok();
+  return client.UseCurve(e.server_key, e.key_file);
 }
 
 // Parses a subcommand's options; returns false (after printing) when the command should end.
@@ -149,6 +173,10 @@ int Tail(int argc, char** argv) {
   if (vm.count("prefix")) prefixes = vm["prefix"].as<std::vector<std::string>>();
   if (prefixes.empty()) prefixes.push_back("");
   BusClient client("kordon-tail");
+  if (Status s = SecureClient(client, *ep); !s.ok()) {
+    fmt::print(stderr, "kordon tail: {}\n", s.message());
+    return 1;
+  }
   for (const std::string& p : prefixes) {
     if (Status s = ValidateTopicPrefix(p == "*" ? "" : p); !s.ok()) {
       fmt::print(stderr, "kordon tail: prefix '{}': {}\n", p, s.message());
@@ -227,6 +255,10 @@ int Pub(int argc, char** argv) {
   options.schema = vm["schema"].as<std::string>();
   options.schema_version = vm["schema-version"].as<uint32_t>();
   BusClient client(vm["source"].as<std::string>());
+  if (Status s = SecureClient(client, *ep); !s.ok()) {
+    fmt::print(stderr, "kordon pub: {}\n", s.message());
+    return 1;
+  }
   const bool confirm = vm.count("no-confirm") == 0;
   if (confirm) {
     client.Subscribe(topic);
@@ -295,6 +327,10 @@ int Devices(int argc, char** argv) {
     return 1;
   }
   BusClient client("kordon-devices");
+  if (Status s = SecureClient(client, *ep); !s.ok()) {
+    fmt::print(stderr, "kordon devices: {}\n", s.message());
+    return 1;
+  }
   client.Subscribe("device.status");
   client.Subscribe("client.sync");  // WaitUntilLive's probes
   if (Status s = client.ConnectEgress(ep->egress); !s.ok()) {

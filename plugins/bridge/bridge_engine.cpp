@@ -263,9 +263,11 @@ void Engine::Stop() {
 }
 
 bool Engine::Enqueue(const MessageHeader& header, const std::string& body,
-                     std::vector<std::string>* full_partners, std::string* error) {
+                     std::vector<std::string>* full_partners, std::string* error,
+                     const std::vector<std::string>& except) {
   std::vector<std::string> names;
-  for (const PartnerSpec& p : options_.partners) names.push_back(p.name);
+  for (const PartnerSpec& p : options_.partners)
+    if (std::find(except.begin(), except.end(), p.name) == except.end()) names.push_back(p.name);
   if (names.empty()) return true;
   if (!outbox_) {
     *error = "the bridge is not started";

@@ -114,8 +114,11 @@ class Engine {
   // Queues one message for every partner except `except` (the site it came from, if any).
   // Returns the partners whose outbox was full (the message was not queued for them), or
   // false and *error when the outbox could not be written at all.
+  // A relayed message names the partners it must not go back to in `except` (the partner it
+  // came from and its origin site).
   bool Enqueue(const MessageHeader& header, const std::string& body,
-               std::vector<std::string>* full_partners, std::string* error);
+               std::vector<std::string>* full_partners, std::string* error,
+               const std::vector<std::string>& except = {});
 
   std::vector<LinkSnapshot> Snapshot() const;
   InboundCounters inbound() const;

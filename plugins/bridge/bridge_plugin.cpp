@@ -144,6 +144,14 @@ class Bridge : public kordon::Plugin {
     if (!o.partners.empty() && forward_.empty())
       throw std::invalid_argument("setting 'forward' must list topic prefixes to send to the "
                                   "partners (e.g. alert.,db.watchlist.hit)");
+    // A hub relays what one partner sent to the others (a lane's alert to the other lanes).
+    relay_ = SplitList(h.ConfigOr("relay", ""));
+    for (const std::string& f : relay_)
+      if (f.empty() || f.find_first_of(" \t") != std::string::npos)
+        throw std::invalid_argument("setting 'relay': '" + f + "' is not a topic prefix");
+    if (!relay_.empty() && (o.listen.empty() || o.partners.size() < 2))
+      throw std::invalid_argument("setting 'relay' needs 'listen' and at least two 'partners' "
+                                  "(it forwards what one partner sent to the others)");
     if (o.partners.empty() && o.listen.empty())
       throw std::invalid_argument("set 'partners' (to send), 'listen' (to receive), or both");
     o.outbox_path = h.ConfigOr("outbox", "");
@@ -207,7 +215,8 @@ class Bridge : public kordon::Plugin {
     const auto in = engine_->inbound();
     std::string summary = "bridge of site " + site_ + ": received " + std::to_string(in.applied) +
                           ", duplicates dropped " + std::to_string(in.duplicates) +
-                          ", loops dropped " + std::to_string(in.loops) + ", refused clients " +
+                          ", loops dropped " + std::to_string(in.loops) + ", relayed " +
+                          std::to_string(relayed_.load()) + ", refused clients " +
                           std::to_string(in.refused_clients) + ", forwarded " +
                           std::to_string(forwarded_.load()) + ", not queued (outbox full) " +
                           std::to_string(refused_full_.load());
@@ -258,6 +267,29 @@ class Bridge : public kordon::Plugin {
  private:
   // Link thread.
   kordon::bridge::Delivery Deliver(const kordon::bridge::Inbound& in) {
+    // Relayed before it is published: if the outbox cannot take it the message is not
+    // acknowledged and comes again (the partners drop a second copy by its id), whereas a
+    // message published here but never relayed would be lost to them.
+    if (!relay_.empty() && Matches(relay_, in.header.topic)) {
+      std::vector<std::string> full;
+      std::string error;
+      // Never back to the partner it came from, nor to its origin (loop-safe: the origin
+      // is kept, and every site drops what originated at itself).
+      if (!engine_->Enqueue(in.header, in.body, &full, &error, {in.from, in.header.origin})) {
+        Alert("", "cannot relay " + in.header.topic + " " + in.header.id + " from site " +
+                      in.header.origin + ": " + error);
+        return kordon::bridge::Delivery::kBusy;
+      }
+      ++relayed_;
+      for (const std::string& partner : full) {
+        const uint64_t n = ++refused_full_;
+        host().Error("outbox for " + partner + " is full (" + std::to_string(n) +
+                     " messages not queued so far): relayed " + in.header.topic + " " +
+                     in.header.id + " will not reach " + partner);
+        Alert(partner, "the outbox for partner " + partner + " is full (outbox_limit); new "
+                       "messages are not queued for it until the link delivers the backlog");
+      }
+    }
     kordon::PublishOptions options;
     if (!in.header.lane.empty()) options.lane = in.header.lane.c_str();
     if (!in.header.crossing_id.empty()) options.crossing_id = in.header.crossing_id.c_str();
@@ -353,12 +385,14 @@ class Bridge : public kordon::Plugin {
 
   std::string site_;
   std::vector<std::string> forward_;
+  std::vector<std::string> relay_;  // topic prefixes relayed between partners (a hub)
   std::chrono::milliseconds status_interval_{5000};
   int64_t outbox_limit_ = 0;
   std::map<std::string, std::unique_ptr<DeviceModel>> models_;  // fixed after construction
   std::unique_ptr<Engine> engine_;
   std::optional<kordon::TimerId> timer_;
   std::atomic<uint64_t> forwarded_{0};
+  std::atomic<uint64_t> relayed_{0};
   std::atomic<uint64_t> refused_full_{0};
 
   std::mutex alert_mutex_;

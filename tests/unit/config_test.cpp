@@ -131,6 +131,25 @@ TEST_CASE("plain TCP only on loopback") {
   CHECK(r->bus.egress.empty());
 }
 
+TEST_CASE("bus CURVE keys: beyond loopback only with CURVE; keys come in pairs") {
+  const std::string z85 = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+  CHECK(Contains(ErrorOf("[host]\nbus.ingress = tcp://10.0.0.1:7400\n"),
+                 "set bus.secret_key_file and bus.allowed_keys for CURVE"));
+  CHECK(Contains(ErrorOf("[host]\nbus.secret_key_file = k.key\n"),
+                 "bus.allowed_keys must list the clients' public keys"));
+  CHECK(Contains(ErrorOf("[host]\nbus.allowed_keys = " + z85 + "\n"),
+                 "bus.allowed_keys needs bus.secret_key_file"));
+  Result<HostConfig> r = ParseConfig("[host]\nbus.ingress = tcp://0.0.0.0:7400\n"
+                                     "bus.secret_key_file = k.key\nbus.allowed_keys = a.pub, " +
+                                         z85 + "\n", "x");
+  REQUIRE(r.ok());
+  CHECK(r->bus.curve());
+  CHECK(r->bus.allowed_keys == std::vector<std::string>{"a.pub", z85});
+  // The files are read when the host starts (LoadBusKeys): a missing one is named.
+  Status s = LoadBusKeys(&r->bus, "/nonexistent");
+  CHECK(Contains(s.message(), "bus.secret_key_file: cannot open key file '/nonexistent/k.key'"));
+}
+
 TEST_CASE("plugin sections need a library and valid host keys") {
   CHECK(Contains(ErrorOf("[plugin.cam]\nlane = lane-1\n"), "site.ini:1: [plugin.cam] has no 'library = ...'"));
   CHECK(Contains(ErrorOf("[plugin.cam]\nlibrary = a.so\nsubscribe = Scanner\n"), "site.ini:3: subscribe:"));
