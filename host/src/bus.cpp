@@ -241,6 +241,29 @@ void Bus::Run() {
       (void)control_.recv(command, zmq::recv_flags::none);
       if (View(command) == "close-ingress") {
         if (ingress_open) {
+          // What external publishers already handed over is forwarded first: a message in
+          // the PULL socket's queue has been sent, as far as its publisher can tell, and the
+          // instances are all still running. Until the ingress is quiet for 50 ms (2 s at
+          // most: a publisher that never stops does not hold the shutdown).
+          const auto drain_end = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+          auto last = std::chrono::steady_clock::now();
+          uint64_t drained = 0;
+          for (auto now = last; now < drain_end && now - last < std::chrono::milliseconds(50);
+               now = std::chrono::steady_clock::now()) {
+            if (HandleExternal()) {
+              ++drained;
+              last = now;
+              continue;
+            }
+            zmq::pollitem_t item{in_external_.handle(), 0, ZMQ_POLLIN, 0};
+            try {
+              zmq::poll(&item, 1, std::chrono::milliseconds(10));
+            } catch (const zmq::error_t&) {
+              // EINTR: look again
+            }
+          }
+          if (drained > 0)
+            spdlog::info("bus: ingress closing: forwarded the {} message(s) still queued", drained);
           ingress_monitor_.reset();  // before its socket goes
           in_external_.close();
           ingress_open = false;

@@ -83,8 +83,8 @@ void AddEndpointOptions(po::options_description& d) {
     ("ingress", po::value<std::string>(), "the host's bus.ingress (default tcp://127.0.0.1:7400)")
     ("egress", po::value<std::string>(), "the host's bus.egress (default tcp://127.0.0.1:7401)")
     ("server-key", po::value<std::string>(),
-     "a CURVE bus: the host's public key (.pub file or Z85); with --config, taken from the "
-     "host's bus.secret_key_file when readable")
+     "a CURVE bus: the host's public key (.pub file or Z85); with --config, derived from "
+     "the host's bus.secret_key_file (which this tool must then be able to read)")
     ("key", po::value<std::string>(),
      "a CURVE bus: this client's secret key file (kordon keys generate; its .pub must be in "
      "the host's bus.allowed_keys)");
