@@ -9,6 +9,7 @@ nlohmann::json EncodeRunnerInit(const RunnerInit& init) {
   nlohmann::json settings = nlohmann::json::array();
   for (const auto& [k, v] : ic.settings) settings.push_back({k, v});
   return nlohmann::json{{"library", init.library},
+                        {"library_blake2b", init.library_blake2b},
                         {"instance",
                          {{"name", ic.name},
                           {"lane", ic.lane},
@@ -31,6 +32,7 @@ nlohmann::json EncodeRunnerInit(const RunnerInit& init) {
 Status DecodeRunnerInit(const nlohmann::json& j, RunnerInit* out) {
   try {
     out->library = j.at("library").get<std::string>();
+    out->library_blake2b = j.value("library_blake2b", std::string());
     const nlohmann::json& i = j.at("instance");
     out->instance.name = i.at("name").get<std::string>();
     out->instance.lane = i.at("lane").get<std::string>();

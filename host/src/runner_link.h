@@ -34,6 +34,9 @@ inline constexpr char kHeartbeatPrefix[] = "hb:";
 
 struct RunnerInit {
   std::string library;  // resolved path of the .so
+  // require_signed: BLAKE2b-512 (hex) of the file the host verified; the runner loads the
+  // file only while it still hashes to this. "" when signatures are not required.
+  std::string library_blake2b;
   InstanceConfig instance;
   BusConfig bus;
   int64_t call_timeout_ms = 30000;

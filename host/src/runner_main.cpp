@@ -157,7 +157,24 @@ int main(int argc, char** argv) {
     if (setrlimit(RLIMIT_AS, &limit) != 0)
       spdlog::warn("kordon-runner: cannot set memory_limit_mb = {}", init.instance.memory_limit_mb);
   }
-  Result<std::shared_ptr<PluginLibrary>> library = PluginLibrary::Open(init.library);
+  Result<std::shared_ptr<PluginLibrary>> library = Status::NotFound("unset");
+  if (init.library_blake2b.empty()) {
+    library = PluginLibrary::Open(init.library);
+  } else {
+    // require_signed: the host verified the signature; this process (and each restart) loads
+    // the file only while it is still those very bytes.
+    std::string error;
+    std::optional<kordon::signing::Digest> digest =
+        kordon::signing::HashFile(init.library, &error);
+    if (!digest)
+      library = Status::InvalidArgument("signature check: " + error);
+    else if (kordon::signing::Hex(digest->hash.data(), digest->hash.size()) != init.library_blake2b)
+      library = Status::InvalidArgument(fmt::format(
+          "signature check: '{}' changed since the host verified its signature (hash "
+          "mismatch); it was not loaded", init.library));
+    else
+      library = PluginLibrary::OpenVerified(init.library, digest->identity, init.library_blake2b);
+  }
   if (!library.ok()) {
     (void)Send(link, {kVerbFail, library.status().message()});
     Leave(2, library.status().message());
