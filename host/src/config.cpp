@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "curve.h"
+#include "plugin_signature.h"  // file_hash
 #include "topic.h"
 
 namespace po = boost::program_options;
@@ -190,6 +191,20 @@ Status ApplyHostSection(const RawSection& section, const std::string& origin, Ho
     return Status::InvalidArgument(fmt::format(
         "{}:{}: [host] bus.allowed_keys needs bus.secret_key_file (the host's CURVE key pair)",
         origin, line_of("bus.allowed_keys")));
+  // Signed plugins.
+  {
+    Result<bool> required = ParseBool(vm["require_signed"].as<std::string>());
+    if (!required.ok())
+      return Status::InvalidArgument(fmt::format("{}:{}: [host] require_signed: {}", origin,
+                                                 line_of("require_signed"),
+                                                 required.status().message()));
+    config->require_signed = required.value();
+    config->vendor_keys = SplitList(vm["vendor_keys"].as<std::string>());
+    if (config->require_signed && config->vendor_keys.empty())
+      return Status::InvalidArgument(fmt::format(
+          "{}:{}: [host] require_signed = true needs vendor_keys = FILE.sign.pub[, ...] (the "
+          "public keys whose signatures are trusted)", origin, line_of("require_signed")));
+  }
   for (const char* key : {"bus.ingress", "bus.egress"}) {
     const std::string& ep = vm[key].as<std::string>();
     if (ep.empty()) continue;  // disabled
@@ -297,6 +312,10 @@ po::options_description HostOptionsDescription() {
      "refuse (also refuse the publish)")
     ("schema_dir", po::value<std::string>()->default_value(""),
      "the schemas for validate_schemas (relative to the file); default: the installed SDK's")
+    ("require_signed", po::value<std::string>()->default_value("false"),
+     "load only plugin files whose FILE.sig verifies against vendor_keys (kordon plugin sign)")
+    ("vendor_keys", po::value<std::string>()->default_value(""),
+     "comma-separated .sign.pub files (relative to the file) trusted to sign plugins")
     ("ready_file", po::value<std::string>()->default_value(""),
      "a file written (JSON: pid, endpoints) once every plugin has started")
     ("bus.ingress", po::value<std::string>()->default_value(bus.ingress),
@@ -451,6 +470,7 @@ Result<HostConfig> LoadConfigFile(const std::string& path) {
     return Status::InvalidArgument(fmt::format("configuration file '{}' is larger than 4 MiB", path));
   Result<HostConfig> config = ParseConfig(buffer.str(), path);
   if (!config.ok()) return config;
+  config->file_hash = signing::Blake2b256Hex(buffer.str());
   config->directory = std::filesystem::absolute(path, ec).parent_path().string();
   if (Status s = LoadBusKeys(&config->bus, config->directory); !s.ok())
     return Status::InvalidArgument(fmt::format("{}: {}", path, s.message()));

@@ -82,6 +82,13 @@ struct HostConfig {
   std::string schema_dir;  // "" = the installed SDK's share/kordon/schemas, or the source tree's
   BusConfig bus;
   SupervisionConfig supervision;
+  // Signed plugins (plugin_signature.h): with require_signed, every plugin file must carry a
+  // FILE.sig by one of vendor_keys (.sign.pub files, relative to the configuration's file).
+  bool require_signed = false;
+  std::vector<std::string> vendor_keys;
+  // BLAKE2b-256 (hex) of the configuration file's bytes as parsed (host.started carries it
+  // for the audit log); "" when parsed from text.
+  std::string file_hash;
   std::vector<InstanceConfig> instances;  // in file order = start order
 };
 

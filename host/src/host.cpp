@@ -68,6 +68,19 @@ Status Host::Load() {
                  dir);
     schemas_ = std::move(set);
   }
+  if (config_.require_signed && vendor_keys_.empty()) {
+    for (const std::string& file : config_.vendor_keys) {
+      std::filesystem::path p(file);
+      if (p.is_relative() && !config_.directory.empty())
+        p = std::filesystem::path(config_.directory) / p;
+      std::string error;
+      std::optional<signing::PublicKey> key = signing::ReadPublicKeyFile(p.string(), &error);
+      if (!key) return Status::InvalidArgument("[host] vendor_keys: " + error);
+      vendor_keys_.push_back(std::move(*key));
+    }
+    spdlog::info("require_signed = true: plugin files must be signed by one of {} vendor key(s)",
+                 vendor_keys_.size());
+  }
   std::map<std::string, std::shared_ptr<PluginLibrary>> by_path;
   Status first_error;
   for (const InstanceConfig& ic : config_.instances) {
@@ -90,14 +103,43 @@ Status Host::Load() {
       // An isolated instance's code never runs here, not even its load-time code: a child
       // process describes it (a described library cannot serve an in-process instance).
       const std::string key = (ic.isolated ? "described:" : "loaded:") + r.path;
-      if (auto it = by_path.find(key); it != by_path.end())
+      if (auto it = by_path.find(key); it != by_path.end()) {
         lib = it->second;
-      else if (ic.isolated)
-        lib = DescribeInChild(r.path, RunnerPath(config_.supervision),
-                              std::chrono::milliseconds(config_.plugin_call_timeout_ms));
-      else
-        lib = PluginLibrary::Open(r.path);
-      if (lib.ok()) by_path[key] = lib.value();
+      } else {
+        std::optional<signing::Verification> verified;
+        if (config_.require_signed) {
+          // Hash once through one descriptor, verify, then load only that very file.
+          signing::Verification v = signing::VerifyFile(r.path, vendor_keys_);
+          if (v.ok()) {
+            ++signatures_verified_;
+            spdlog::info("[plugin.{}] signature ok: {}", ic.name, v.reason);
+            verified = std::move(v);
+          } else {
+            ++signatures_refused_;
+            r.unsigned_refused = true;
+            lib = Status::InvalidArgument(fmt::format("signature check failed ({}): {}",
+                                                      signing::VerdictName(v.verdict), v.reason));
+          }
+        }
+        if (r.unsigned_refused) {
+          // refused above
+        } else if (ic.isolated) {
+          // The child loads only the verified bytes too (--blake2b), as every runner will.
+          lib = DescribeInChild(r.path, RunnerPath(config_.supervision),
+                                std::chrono::milliseconds(config_.plugin_call_timeout_ms),
+                                verified ? verified->hash_hex : "");
+        } else if (verified) {
+          lib = PluginLibrary::OpenVerified(r.path, verified->identity, verified->hash_hex);
+        } else {
+          lib = PluginLibrary::Open(r.path);
+        }
+        if (lib.ok()) by_path[key] = lib.value();
+      }
+    }
+    if (!lib.ok() && !r.unsigned_refused && config_.require_signed &&
+        lib.status().message().find("signature check:") != std::string::npos) {
+      ++signatures_refused_;
+      r.unsigned_refused = true;
     }
     if (lib.ok()) {
       r.loaded = true;
@@ -115,6 +157,9 @@ Status Host::Load() {
     }
     reports_.push_back(std::move(r));
   }
+  if (config_.require_signed)
+    spdlog::info("signatures: {} plugin file(s) verified, {} refused", signatures_verified_,
+                 signatures_refused_);
   return first_error;
 }
 
@@ -208,10 +253,21 @@ Status Host::Start() {
     (void)Shutdown();
     return s;
   }
+  // Instances whose library was refused (on_plugin_error = skip) are said on the bus too, once
+  // the running instances (an audit log among them) can hear it.
+  for (const LoadReport& r : reports_)
+    if (!r.loaded && !r.error.empty() && r.error != "enabled = false")
+      Announce("plugin.status", nlohmann::json{{"instance", r.instance}, {"state", "refused"},
+                                               {"reason", r.error},
+                                               {"signature", r.unsigned_refused}});
   nlohmann::json names = nlohmann::json::array();
   for (auto& i : instances_) names.push_back(i->name());
-  Announce("host.started", nlohmann::json{{"host", config_.name}, {"instances", names},
-                                                    {"abi", AbiVersionString(KORDON_ABI_VERSION)}});
+  nlohmann::json started{{"host", config_.name}, {"instances", names},
+                         {"abi", AbiVersionString(KORDON_ABI_VERSION)},
+                         {"require_signed", config_.require_signed}};
+  if (!config_.path.empty()) started["config"] = config_.path;
+  if (!config_.file_hash.empty()) started["config_blake2b"] = config_.file_hash;
+  Announce("host.started", started);
   spdlog::info("host '{}' running with {} plugin instance(s)", config_.name, instances_.size());
   return WriteReadyFile();
 }

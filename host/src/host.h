@@ -29,6 +29,7 @@ struct LoadReport {
   std::string path;    // resolved library path
   bool loaded = false;
   bool skipped = false;  // refused but on_plugin_error = skip, or enabled = false
+  bool unsigned_refused = false;  // require_signed: the signature check refused the file
   std::string error;     // why it was refused
   std::shared_ptr<PluginLibrary> library;
 };
@@ -87,6 +88,10 @@ class Host {
   std::unique_ptr<BusPublisher> host_publisher_;
   std::vector<std::unique_ptr<HostedInstance>> instances_;  // in start order
   std::shared_ptr<const schema::SchemaSet> schemas_;  // validate_schemas != off
+  // require_signed: the trusted vendor keys, and how many files were verified and refused.
+  std::vector<signing::PublicKey> vendor_keys_;
+  uint64_t signatures_verified_ = 0;
+  uint64_t signatures_refused_ = 0;
   std::string runtime_dir_;  // "" until an isolated instance needs it; removed at shutdown
   size_t started_ = 0;
   bool shut_down_ = false;

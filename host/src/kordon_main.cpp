@@ -23,6 +23,7 @@
 
 #include "bus_client.h"
 #include "config.h"
+#include "audit_cli.h"
 #include "crossings_cli.h"
 #include "curve.h"
 #include "journal_cli.h"
@@ -31,6 +32,7 @@
 #include "plugin_library.h"
 #include "risk_cli.h"
 #include "script_cli.h"
+#include "signing_cli.h"
 #include "plugin_check.h"
 #include "plugin_new.h"
 #include "topic.h"
@@ -66,6 +68,9 @@ const char kUsage[] =
     "  script check|test    check a site procedure; run it against a recording\n"
     "  user add|passwd|list|disable --db DB  manage the console's users\n"
     "  keys generate --out PREFIX  write a CURVE key pair: PREFIX.key (0600), PREFIX.pub\n"
+    "  keys generate-signing --out PREFIX  a plugin-signing key: PREFIX.sign.key, .sign.pub\n"
+    "  plugin sign|verify FILE --key K  sign a plugin file (FILE.sig) or check its signature\n"
+    "  audit verify|show FILE  check the audit log's hash chain; print its records\n"
     "  version              print the tool's version and plugin ABI\n"
     "\n"
     "Run 'kordon <command> --help' for a command's options.\n";
@@ -453,12 +458,18 @@ int main(int argc, char** argv) {
   if (command == "risk") return RiskCommand(argc - 1, argv + 1);
   if (command == "script") return ScriptCommand(argc - 1, argv + 1);
   if (command == "user") return UsersCommand(argc - 1, argv + 1);
+  if (command == "audit") return AuditCommand(argc - 1, argv + 1);
+  if (command == "keys" && argc >= 3 && std::string(argv[2]) == "generate-signing")
+    return GenerateSigningKeyCommand(argc - 2, argv + 2);
   if (command == "keys") return KeysCommand(argc - 1, argv + 1);
   if (command == "plugin") {
     if (argc >= 3 && std::string(argv[2]) == "info") return PluginInfo(argc - 2, argv + 2);
     if (argc >= 3 && std::string(argv[2]) == "check")
       return PluginCheckCommand(argc - 2, argv + 2);
     if (argc >= 3 && std::string(argv[2]) == "new") return PluginNewCommand(argc - 2, argv + 2);
+    if (argc >= 3 && std::string(argv[2]) == "sign") return PluginSignCommand(argc - 2, argv + 2);
+    if (argc >= 3 && std::string(argv[2]) == "verify")
+      return PluginVerifyCommand(argc - 2, argv + 2);
     fmt::print(stderr, "kordon plugin: unknown subcommand; try 'kordon plugin info|check|new'\n");
     return 1;
   }

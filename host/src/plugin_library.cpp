@@ -74,6 +74,11 @@ const kordon_host_offer& HostOffer() {
 }
 
 Result<std::shared_ptr<PluginLibrary>> PluginLibrary::Open(const std::string& path) {
+  return Load(path, nullptr);
+}
+
+Result<std::shared_ptr<PluginLibrary>> PluginLibrary::Load(const std::string& path,
+                                                           const signing::FileIdentity* pinned) {
   std::error_code fec;
   if (!fs::exists(path, fec))
     return Status::NotFound(fmt::format(
@@ -94,6 +99,18 @@ Result<std::shared_ptr<PluginLibrary>> PluginLibrary::Open(const std::string& pa
         "Kordon SDK for this machine's architecture",
         path, why != nullptr ? why : ec.message()));
   }
+  if (pinned != nullptr) {
+    // Checked before any of the plugin's functions is called (its ELF constructors have run:
+    // dlopen runs them). What remains open is a rewrite of the same inode after this check
+    // while pages are not yet faulted in — only someone who may write the plugin file can do
+    // that (host/README.md, "Signed plugins").
+    std::string error;
+    std::optional<signing::FileIdentity> now = signing::IdentityOf(path, &error);
+    if (!now || !(*now == *pinned))
+      return Status::InvalidArgument(fmt::format(
+          "signature check: '{}' was replaced or changed between its signature check and its "
+          "loading; it was not run{}", path, now ? "" : " (" + error + ")"));
+  }
   if (!lib->library_.has(KORDON_PLUGIN_ENTRY_NAME))
     return Status::NotFound(fmt::format(
         "'{}' does not export the entry point '{}': it is not a Kordon plugin, or it was built "
@@ -105,6 +122,13 @@ Result<std::shared_ptr<PluginLibrary>> PluginLibrary::Open(const std::string& pa
   return Negotiate(std::move(lib), entry);
 }
 
+Result<std::shared_ptr<PluginLibrary>> PluginLibrary::OpenVerified(
+    const std::string& path, const signing::FileIdentity& verified, const std::string& hash_hex) {
+  Result<std::shared_ptr<PluginLibrary>> lib = Load(path, &verified);
+  if (lib.ok()) lib.value()->signed_hash_ = hash_hex;
+  return lib;
+}
+
 Result<std::shared_ptr<PluginLibrary>> PluginLibrary::OpenStatic(kordon_plugin_entry_fn entry,
                                                                  const std::string& label) {
   std::shared_ptr<PluginLibrary> lib(new PluginLibrary());
@@ -113,9 +137,11 @@ Result<std::shared_ptr<PluginLibrary>> PluginLibrary::OpenStatic(kordon_plugin_e
 }
 
 std::shared_ptr<PluginLibrary> PluginLibrary::FromDescription(std::string path,
-                                                             PluginDescription description) {
+                                                             PluginDescription description,
+                                                             std::string signed_hash) {
   std::shared_ptr<PluginLibrary> lib(new PluginLibrary());
   lib->path_ = std::move(path);
+  lib->signed_hash_ = std::move(signed_hash);
   lib->description_ = std::move(description);
   return lib;
 }

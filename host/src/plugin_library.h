@@ -10,6 +10,7 @@
 #include <kordon/kordon.h>
 
 #include "config.h"
+#include "plugin_signature.h"
 #include "status.h"
 
 namespace kordon::host {
@@ -43,6 +44,14 @@ class PluginLibrary {
   // Loads `path`, calls its entry point with the host's offer and validates the descriptor.
   // Each refusal names the file, both versions where they matter, and what to do.
   static Result<std::shared_ptr<PluginLibrary>> Open(const std::string& path);
+  // The same for a file whose signature was verified (require_signed): `verified` is the
+  // identity of the file as it was read and hashed. After dlopen the path must still name that
+  // very file, unchanged (same inode, size, mtime and ctime), or the library is refused: a file
+  // replaced or rewritten between the check and the load is never run. `hash_hex` is kept
+  // (signed_hash()) so that kordon-runner loads only the same bytes.
+  static Result<std::shared_ptr<PluginLibrary>> OpenVerified(const std::string& path,
+                                                             const signing::FileIdentity& verified,
+                                                             const std::string& hash_hex);
 
   // Negotiates with an entry point compiled into this program (tests, benchmarks).
   static Result<std::shared_ptr<PluginLibrary>> OpenStatic(kordon_plugin_entry_fn entry,
@@ -50,7 +59,8 @@ class PluginLibrary {
 
   // A library known only by its description (DescribeInChild): its code runs elsewhere.
   static std::shared_ptr<PluginLibrary> FromDescription(std::string path,
-                                                        PluginDescription description);
+                                                        PluginDescription description,
+                                                        std::string signed_hash = "");
 
   const std::string& path() const { return path_; }
   const PluginDescription& description() const { return description_; }
@@ -58,6 +68,8 @@ class PluginLibrary {
   const kordon_plugin_descriptor& descriptor() const { return *descriptor_; }
   // Whether the code is in this process (false for FromDescription).
   bool loaded() const { return descriptor_ != nullptr; }
+  // BLAKE2b-512 (hex) of the verified file; "" when no signature was required.
+  const std::string& signed_hash() const { return signed_hash_; }
 
   // Unloads the library, unless KORDON_KEEP_PLUGINS_LOADED is set in the environment: then
   // it stays mapped until the process exits, so that valgrind (kordon plugin check) can name
@@ -66,10 +78,14 @@ class PluginLibrary {
 
  private:
   PluginLibrary() = default;
+  // Open; with `pinned`, the file must still have that identity once it is mapped.
+  static Result<std::shared_ptr<PluginLibrary>> Load(const std::string& path,
+                                                     const signing::FileIdentity* pinned);
   static Result<std::shared_ptr<PluginLibrary>> Negotiate(std::shared_ptr<PluginLibrary> lib,
                                                           kordon_plugin_entry_fn entry);
 
   std::string path_;
+  std::string signed_hash_;
   boost::dll::shared_library library_;
   const kordon_plugin_descriptor* descriptor_ = nullptr;
   PluginDescription description_;

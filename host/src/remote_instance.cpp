@@ -555,6 +555,7 @@ Status RemoteInstance::StartRunner(bool to_running) {
   if (Status s = AwaitRunner("", Clock::now() + std::chrono::seconds(10)); !s.ok()) return fail(s);
   RunnerInit init;
   init.library = library_->path();
+  init.library_blake2b = library_->signed_hash();
   init.instance = config_;
   init.bus = bus_.config();
   init.call_timeout_ms = host_config_.plugin_call_timeout_ms;

@@ -14,6 +14,7 @@ nlohmann::json EncodeRunnerInit(const RunnerInit& init) {
   nlohmann::json settings = nlohmann::json::array();
   for (const auto& [k, v] : ic.settings) settings.push_back({k, v});
   return nlohmann::json{{"library", init.library},
+                        {"library_blake2b", init.library_blake2b},
                         {"instance",
                          {{"name", ic.name},
                           {"lane", ic.lane},
@@ -36,6 +37,7 @@ nlohmann::json EncodeRunnerInit(const RunnerInit& init) {
 Status DecodeRunnerInit(const nlohmann::json& j, RunnerInit* out) {
   try {
     out->library = j.at("library").get<std::string>();
+    out->library_blake2b = j.value("library_blake2b", std::string());
     const nlohmann::json& i = j.at("instance");
     out->instance.name = i.at("name").get<std::string>();
     out->instance.lane = i.at("lane").get<std::string>();
@@ -119,8 +121,11 @@ Status DescriptionFromJson(const nlohmann::json& j, PluginDescription* out) {
 
 Result<std::shared_ptr<PluginLibrary>> DescribeInChild(const std::string& path,
                                                        const std::string& runner,
-                                                       std::chrono::milliseconds limit) {
-  Result<CapturedRun> run = RunCaptured({runner, "--describe", path}, limit);
+                                                       std::chrono::milliseconds limit,
+                                                       const std::string& signed_hash) {
+  std::vector<std::string> argv = {runner, "--describe", path};
+  if (!signed_hash.empty()) argv.insert(argv.end(), {"--blake2b", signed_hash});
+  Result<CapturedRun> run = RunCaptured(argv, limit);
   if (!run.ok()) return run.status();
   const std::string& out = run.value().output;
   // The last lines the child wrote, for the reason of a failure.
@@ -152,7 +157,7 @@ Result<std::shared_ptr<PluginLibrary>> DescribeInChild(const std::string& path,
   PluginDescription d;
   if (Status s = DescriptionFromJson(j, &d); !s.ok())
     return Status::InvalidArgument(fmt::format("'{}': {}", path, s.message()));
-  return PluginLibrary::FromDescription(path, std::move(d));
+  return PluginLibrary::FromDescription(path, std::move(d), signed_hash);
 }
 
 }  // namespace kordon::host

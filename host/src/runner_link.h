@@ -37,6 +37,9 @@ inline constexpr char kHeartbeatPrefix[] = "hb:";
 
 struct RunnerInit {
   std::string library;  // resolved path of the .so
+  // require_signed: BLAKE2b-512 (hex) of the file the host verified; the runner loads the
+  // file only while it still hashes to this. "" when signatures are not required.
+  std::string library_blake2b;
   InstanceConfig instance;
   BusConfig bus;
   int64_t call_timeout_ms = 30000;
@@ -54,7 +57,7 @@ nlohmann::json StatsToJson(const InstanceStats& stats);
 // The kordon-runner program: supervision.runner, else the one next to this executable.
 std::string RunnerPath(const SupervisionConfig& supervision);
 
-// `kordon-runner --describe FILE` loads FILE in its own process and prints one line: this
+// `kordon-runner --describe FILE [--blake2b HEX]` loads FILE in its own process and prints one line: this
 // prefix, then the description as JSON. Exit 2 when the library is refused, 3 for its ABI
 // version (the reason on stderr).
 inline constexpr char kDescriptionLine[] = "KORDON-DESCRIPTION ";
@@ -64,9 +67,12 @@ Status DescriptionFromJson(const nlohmann::json& j, PluginDescription* out);
 // What the library at `path` is, learnt by `runner --describe` in a child process, so that
 // a library whose code crashes or hangs when it loads takes down only that child: the host
 // never maps the code of an isolated plugin. The result has no code (loaded() is false).
+// `signed_hash` (require_signed): the child loads the file only while it has that BLAKE2b-512
+// (hex), and the result carries it for every runner.
 Result<std::shared_ptr<PluginLibrary>> DescribeInChild(const std::string& path,
                                                        const std::string& runner,
-                                                       std::chrono::milliseconds limit);
+                                                       std::chrono::milliseconds limit,
+                                                       const std::string& signed_hash = "");
 
 }  // namespace kordon::host
 

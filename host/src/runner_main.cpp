@@ -123,11 +123,27 @@ class Outbox {
 
 }  // namespace
 
-// `kordon-runner --describe FILE`: loads FILE here, in a process of its own, and prints its
-// description (runner_link.h), so that the host never maps an isolated plugin's code.
-int Describe(const char* path) {
+// Loads the plugin; with `signed_hash` (require_signed: the host verified the signature) only
+// while the file is still those very bytes — in this process and at each restart.
+Result<std::shared_ptr<PluginLibrary>> OpenLibrary(const std::string& path,
+                                                   const std::string& signed_hash) {
+  if (signed_hash.empty()) return PluginLibrary::Open(path);
+  std::string error;
+  std::optional<kordon::signing::Digest> digest = kordon::signing::HashFile(path, &error);
+  if (!digest) return Status::InvalidArgument("signature check: " + error);
+  if (kordon::signing::Hex(digest->hash.data(), digest->hash.size()) != signed_hash)
+    return Status::InvalidArgument(fmt::format(
+        "signature check: '{}' changed since the host verified its signature (hash "
+        "mismatch); it was not loaded", path));
+  return PluginLibrary::OpenVerified(path, digest->identity, signed_hash);
+}
+
+// `kordon-runner --describe FILE [--blake2b HEX]`: loads FILE here, in a process of its own,
+// and prints its description (runner_link.h), so that the host never maps an isolated
+// plugin's code.
+int Describe(const std::string& path, const std::string& signed_hash) {
   SetUpLogging("warn");
-  Result<std::shared_ptr<PluginLibrary>> library = PluginLibrary::Open(path);
+  Result<std::shared_ptr<PluginLibrary>> library = OpenLibrary(path, signed_hash);
   if (!library.ok()) {
     std::fprintf(stderr, "%s\n", library.status().message().c_str());
     std::fflush(stderr);
@@ -142,7 +158,10 @@ int Describe(const char* path) {
 }
 
 int main(int argc, char** argv) {
-  if (argc == 3 && std::string_view(argv[1]) == "--describe") return Describe(argv[2]);
+  if (argc == 3 && std::string_view(argv[1]) == "--describe") return Describe(argv[2], "");
+  if (argc == 5 && std::string_view(argv[1]) == "--describe" &&
+      std::string_view(argv[3]) == "--blake2b")
+    return Describe(argv[2], argv[4]);
   std::string endpoint, instance_name;
   long host_pid = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -157,7 +176,7 @@ int main(int argc, char** argv) {
   if (endpoint.empty() || host_pid <= 0) {
     std::fprintf(stderr,
                  "usage: kordon-runner --connect ipc://PATH --host-pid PID [--instance NAME]\n"
-                 "       kordon-runner --describe PLUGIN.so\n"
+                 "       kordon-runner --describe PLUGIN.so [--blake2b HEX]\n"
                  "(started by kordon-host for instances with isolation = process)\n");
     return 1;
   }
@@ -204,7 +223,7 @@ int main(int argc, char** argv) {
     if (setrlimit(RLIMIT_AS, &limit) != 0)
       spdlog::warn("kordon-runner: cannot set memory_limit_mb = {}", init.instance.memory_limit_mb);
   }
-  Result<std::shared_ptr<PluginLibrary>> library = PluginLibrary::Open(init.library);
+  Result<std::shared_ptr<PluginLibrary>> library = OpenLibrary(init.library, init.library_blake2b);
   if (!library.ok()) {
     (void)Send(link, {kVerbFail, library.status().message()});
     Leave(2, library.status().message());

@@ -481,6 +481,21 @@ class ConsolePlugin : public kordon::Plugin {
             });
   }
 
+  // console.login for the audit log: who, from where, and the outcome (ok, refused: wrong name
+  // or password, locked: the rate limit). Never the password. The name is cut to 64 bytes
+  // (whole UTF-8 characters are not guaranteed: the dump replaces a cut one).
+  void PublishLogin(const std::string& user, const std::string& role, const std::string& address,
+                    const char* result) {
+    Json body{{"user", user.substr(0, 64)}, {"address", address}, {"result", result}};
+    if (!role.empty()) body["role"] = role;
+    kordon::Status s = host().Publish(
+        "console.login", body.dump(-1, ' ', false, Json::error_handler_t::replace));
+    if (!s.ok()) {
+      ++publish_failures_;
+      host().Error("console.login could not be published: " + s.ToString());
+    }
+  }
+
   void Login(const httplib::Request& req, httplib::Response& res) {
     if (req.get_header_value("Content-Type").rfind("application/json", 0) != 0) {
       ++csrf_refused_;
@@ -497,6 +512,7 @@ class ConsolePlugin : public kordon::Plugin {
       host().Warn("login of '" + user.substr(0, 64) + "' from " + req.remote_addr +
                   " refused: too many failed attempts");
       res.set_header("Retry-After", std::to_string(wait_us / 1000000 + 1));
+      PublishLogin(user, "", req.remote_addr, "locked");
       return SendError(res, 429, "too many failed logins; try again later");
     }
     std::optional<kc::UserStore::Credentials> c;
@@ -525,6 +541,7 @@ class ConsolePlugin : public kordon::Plugin {
       ++logins_failed_;
       limiter_->Failed(user, req.remote_addr, NowUs());
       host().Warn("failed login of '" + user.substr(0, 64) + "' from " + req.remote_addr);
+      PublishLogin(user, "", req.remote_addr, "refused");
       return SendError(res, 401, "wrong user name or password");
     }
     limiter_->Succeeded(user);
@@ -532,6 +549,7 @@ class ConsolePlugin : public kordon::Plugin {
     kc::Session s = sessions_->Create(c->user.name, c->user.role, NowUs());
     host().Info(c->user.name + " (" + kc::RoleName(c->user.role) + ") logged in from " +
                 req.remote_addr);
+    PublishLogin(c->user.name, kc::RoleName(c->user.role), req.remote_addr, "ok");
     res.set_header("Set-Cookie",
                    std::string(kCookie) + "=" + s.id + "; Path=/; HttpOnly; SameSite=Strict");
     SendJson(res, 200, {{"user", s.user}, {"role", kc::RoleName(s.role)}, {"csrf", s.csrf}});
@@ -819,6 +837,6 @@ KORDON_PLUGIN(ConsolePlugin,
                .description = "The officer's workstation console: web pages, live updates (SSE), "
                               "logins, decisions",
                .publishes = {"officer.decision", "officer.override", "alert.acknowledged",
-                             "console.answer"},
+                             "console.answer", "console.login"},
                .subscribes = {""},
                .services = {}});

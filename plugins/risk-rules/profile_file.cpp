@@ -1,12 +1,27 @@
 // profile_file.cpp — see profile_file.h.
 #include "profile_file.h"
 
+#include <sodium.h>
+
+#include <fstream>
+#include <iterator>
 #include <utility>
 
 namespace kordon::risk {
 
 bool ProfileFile::Load(std::string* error) {
   seen_ = FileStamp::Of(path_);  // before reading: a write racing the read is seen next poll
+  std::string hash;
+  {
+    std::ifstream in(path_, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    uint8_t h[32];
+    char hex[65];
+    if (sodium_init() >= 0 &&
+        crypto_generichash(h, sizeof(h), reinterpret_cast<const uint8_t*>(bytes.data()),
+                           bytes.size(), nullptr, 0) == 0)
+      hash = sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+  }
   ProfileResult r = LoadProfile(path_, &BuiltinCatalog());
   if (!r.ok()) {
     *error = r.error;
@@ -16,6 +31,7 @@ bool ProfileFile::Load(std::string* error) {
   if (!FactOptionsFromProfile(*r.profile, &options, error)) return false;
   profile_ = std::move(r.profile);
   options_ = std::move(options);
+  content_hash_ = std::move(hash);
   return true;
 }
 

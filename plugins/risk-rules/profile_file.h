@@ -37,12 +37,16 @@ class ProfileFile {
   const std::string& path() const { return path_; }
   // "'demo-site' version 2026-11-28.1 (config/risk-profile.ini, 12 criteria)"
   std::string Describe() const;
+  // BLAKE2b-256 (hex) of the file's bytes, read just before the profile was parsed from it
+  // (for risk.profile.loaded and the audit log); "" before the first load.
+  const std::string& content_hash() const { return content_hash_; }
 
  private:
   std::string path_;
   std::shared_ptr<const Profile> profile_;
   FactOptions options_;
   FileStamp seen_;  // of the last attempt, good or bad
+  std::string content_hash_;
 };
 
 }  // namespace kordon::risk

@@ -43,6 +43,7 @@ constexpr char kOpenedTopic[] = "crossing.opened";
 constexpr char kClosedTopic[] = "crossing.closed";
 constexpr char kIndicatorTopic[] = "risk.indicator";
 constexpr char kReloadTopic[] = "risk.profile.reload";
+constexpr char kLoadedTopic[] = "risk.profile.loaded";
 constexpr char kAssessmentTopic[] = "risk.assessment";
 constexpr char kShadowTopic[] = "risk.assessment.shadow";
 constexpr char kErrorTopic[] = "risk.error";
@@ -109,6 +110,8 @@ class RiskRules : public kordon::Plugin {
     }
     host().Info("risk profile " + live_->Describe() + "; random seed " + risk::Hex64(seed_) +
                 (shadow_ ? "; shadow " + shadow_->Describe() : ""));
+    PublishLoaded(*live_, "live", "start");
+    if (shadow_) PublishLoaded(*shadow_, "shadow", "start");
     if (reload_ms_ > 0) {
       const std::chrono::milliseconds every(reload_ms_);
       kordon::Status s = host().StartTimer(every, every, [this] { CheckFiles(false); });
@@ -167,6 +170,7 @@ class RiskRules : public kordon::Plugin {
           ++reloads_;
           host().Info(std::string(which) + " reloaded: " + f->Describe() + " (was " + before +
                       ")");
+          PublishLoaded(*f, f == live_.get() ? "live" : "shadow", "reload");
           break;
         case risk::ProfileFile::Change::kFailed: {
           ++reload_failures_;
@@ -180,6 +184,15 @@ class RiskRules : public kordon::Plugin {
         }
       }
     }
+  }
+
+  // risk.profile.loaded: which profile is in force, for the audit log.
+  void PublishLoaded(const risk::ProfileFile& f, const char* role, const char* reason) {
+    const json body = {{"path", f.path()},       {"id", f.profile()->id},
+                       {"version", f.profile()->version}, {"blake2b", f.content_hash()},
+                       {"criteria", f.profile()->criteria.size()}, {"role", role},
+                       {"reason", reason}};
+    if (!host().Publish(kLoadedTopic, Dump(body)).ok()) ++publish_failures_;
   }
 
   void PublishError(const kordon::Message& m, const std::string& reason) {
@@ -368,6 +381,6 @@ KORDON_PLUGIN(RiskRules,
                .version = "0.1.0",
                .description = "Rule-based risk profiling of crossings (green/blue/yellow/red)",
                .publishes = {"risk.assessment", "risk.assessment.shadow", "risk.error",
-                             "alert.raised"},
+                             "alert.raised", "risk.profile.loaded"},
                .subscribes = {"crossing.opened", "crossing.updated", "crossing.closed",
                               "risk.indicator", "risk.profile.reload"}})

@@ -1,0 +1,7 @@
+kordon-plugin-signature 1
+algorithm ed25519 blake2b-512
+key-id 0123456789abcdef
+file acme-reader.so
+size 184320
+blake2b-512 d19df84bc8b49270a9ee1e91c3c4bc3500f5952b18d9f0b8a8eae15c462114580d38b62272ac4054a8d2865b7f85c9ac56adafc4066f962339b009d839a0a71c
+signature AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+Pw==
