@@ -6,9 +6,10 @@
 //   mosquitto   libmosquitto publisher --> /usr/sbin/mosquitto (child) --> subscriber x N
 //
 // For each body size (100 B, 4 KiB) and subscriber count (1, 4): messages per second (the
-// time from the first send until every subscriber has every message) and p50/p99/p99.9 latency
-// of a separate run paced at --paced-rate (each body carries its steady_clock send time; every
-// process of the machine shares that clock). The kordon-host is a child process started from
+// time from the first send until every subscriber has every message; --repeat runs of each
+// path in turn, the median) and p50/p99/p99.9 latency of a separate run paced at --paced-rate,
+// or at a quarter of the slowest path's throughput when that is lower (each body carries its
+// steady_clock send time; every process of the machine shares that clock). The kordon-host is a child process started from
 // this build with a config written here (loopback ports chosen by the host, no plugins); the
 // Mosquitto broker is a child started on a free loopback port with a config written here (no
 // persistence, queues far larger than a run, QoS 0 so that a drop shows as a message that did
@@ -563,20 +564,6 @@ struct Side {
   }
 };
 
-// Runs one path `repeat` times flat out, then once paced (after the flat-out runs, so that no
-// path's latency includes its first connections and allocations).
-template <typename RunFn>
-void Measure(Side* side, const Options& o, Load load, RunFn&& run) {
-  for (int i = 0; i < o.repeat; ++i) side->throughput.push_back(run(load, false));
-  if (o.paced_seconds > 0) {
-    Load paced = load;
-    paced.rate = o.paced_rate;
-    paced.count = std::max<uint64_t>(
-        1, static_cast<uint64_t>(o.paced_seconds * static_cast<double>(o.paced_rate)));
-    side->paced = run(paced, true);
-  }
-}
-
 bool ParseList(const char* text, std::vector<size_t>* out) {
   out->clear();
   std::string_view s = text;
@@ -644,7 +631,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::printf("bus_compare_bench: over TCP loopback, %llu messages per run, median of %d; "
-              "latency at %llu msg/s for %.1f s; msg/s = messages delivered to every "
+              "latency at up to %llu msg/s for %.1f s; msg/s = messages delivered to every "
               "subscriber per second\n",
               static_cast<unsigned long long>(o.messages), o.repeat,
               static_cast<unsigned long long>(o.paced_rate), o.paced_seconds);
@@ -655,42 +642,60 @@ int main(int argc, char** argv) {
     for (int subs : o.subscribers) {
       const Load load{o.messages, 0, size, subs};
       Side kordon, raw, mqtt;
-      {
-        // A fresh host for each case: its exit log counts what egress could not deliver.
-        TempDir host_dir;
-        auto host = std::make_unique<HostProcess>(
-            host_dir, HostSection(host_dir));
-        if (!host->WaitReady(15s, &why)) {
-          std::fprintf(stderr, "bus_compare_bench: kordon-host did not start: %s\n",
-                       why.c_str());
-          return 1;
-        }
-        const ReadyInfo ready = host->ready();
-        Measure(&kordon, o, load, [&](const Load& l, bool rec) {
-          return RunZmq(ready.ingress, ready.egress, l, rec);
-        });
-        host->StopWith(SIGTERM, 15s);
-        const std::optional<BusStatsLine> stats = ParseBusStats(host->Log());
-        if (!stats) {
-          kordon.errors.push_back("no bus statistics in the host's exit log");
-        } else {
-          kordon.counted = stats->egress_overflow * static_cast<uint64_t>(subs);
-          if (stats->external_rejected > 0)
-            kordon.errors.push_back(fmt::format("the host rejected {} frames",
-                                                stats->external_rejected));
-        }
+      // A fresh host for each case: its exit log counts what egress could not deliver.
+      TempDir host_dir;
+      auto host = std::make_unique<HostProcess>(host_dir, HostSection(host_dir));
+      if (!host->WaitReady(15s, &why)) {
+        std::fprintf(stderr, "bus_compare_bench: kordon-host did not start: %s\n", why.c_str());
+        return 1;
       }
-      {
-        RawProxy proxy;
-        Measure(&raw, o, load, [&](const Load& l, bool rec) {
-          return RunZmq(proxy.ingress(), proxy.egress(), l, rec);
-        });
-        if (proxy.send_failures() > 0)
-          raw.errors.push_back(fmt::format("the proxy failed {} sends", proxy.send_failures()));
+      const ReadyInfo ready = host->ready();
+      auto proxy = std::make_unique<RawProxy>();
+      auto run_kordon = [&](const Load& l, bool rec) {
+        return RunZmq(ready.ingress, ready.egress, l, rec);
+      };
+      auto run_raw = [&](const Load& l, bool rec) {
+        return RunZmq(proxy->ingress(), proxy->egress(), l, rec);
+      };
+      auto run_mqtt = [&](const Load& l, bool rec) { return RunMqtt(broker.port(), l, rec); };
+      // Throughput, the three paths in turn so that a busy spell of the machine is shared.
+      for (int i = 0; i < o.repeat; ++i) {
+        kordon.throughput.push_back(run_kordon(load, false));
+        raw.throughput.push_back(run_raw(load, false));
+        mqtt.throughput.push_back(run_mqtt(load, false));
       }
-      Measure(&mqtt, o, load, [&](const Load& l, bool rec) {
-        return RunMqtt(broker.port(), l, rec);
-      });
+      // Latency at a pace every path sustains (a quarter of the slowest path's throughput at
+      // most), so that it measures the path and not a queue.
+      double slowest = 1e12;
+      for (const Side* side : {&kordon, &raw, &mqtt}) {
+        std::vector<double> rates;
+        for (const Run& r : side->throughput) rates.push_back(r.msgs_per_s);
+        slowest = std::min(slowest, Median(rates));
+      }
+      const uint64_t rate = std::clamp<uint64_t>(static_cast<uint64_t>(slowest / 4), 100,
+                                                 o.paced_rate);
+      if (o.paced_seconds > 0) {
+        Load paced = load;
+        paced.rate = rate;
+        paced.count = std::max<uint64_t>(
+            1, static_cast<uint64_t>(o.paced_seconds * static_cast<double>(rate)));
+        kordon.paced = run_kordon(paced, true);
+        raw.paced = run_raw(paced, true);
+        mqtt.paced = run_mqtt(paced, true);
+      }
+      if (proxy->send_failures() > 0)
+        raw.errors.push_back(fmt::format("the proxy failed {} sends", proxy->send_failures()));
+      proxy.reset();
+      host->StopWith(SIGTERM, 15s);
+      const std::optional<BusStatsLine> stats = ParseBusStats(host->Log());
+      if (!stats) {
+        kordon.errors.push_back("no bus statistics in the host's exit log");
+      } else {
+        kordon.counted = stats->egress_overflow * static_cast<uint64_t>(subs);
+        if (stats->external_rejected > 0)
+          kordon.errors.push_back(fmt::format("the host rejected {} frames",
+                                              stats->external_rejected));
+      }
       kordon.Summarize();
       raw.Summarize();
       mqtt.Summarize();
@@ -712,8 +717,9 @@ int main(int argc, char** argv) {
       const double vs_raw = raw.msgs_per_s > 0 ? kordon.msgs_per_s / raw.msgs_per_s : 0;
       const double vs_mqtt = mqtt.msgs_per_s > 0 ? kordon.msgs_per_s / mqtt.msgs_per_s : 0;
       std::printf("%-28s kordon/raw %.2f (goal >= 0.7), kordon/mosquitto %.2f (goal >= 4); "
-                  "kordon counted egress overflow %llu\n",
-                  "", vs_raw, vs_mqtt, static_cast<unsigned long long>(kordon.counted));
+                  "kordon counted egress overflow %llu; latency paced at %llu msg/s\n",
+                  "", vs_raw, vs_mqtt, static_cast<unsigned long long>(kordon.counted),
+                  static_cast<unsigned long long>(rate));
       const std::string drops = fmt::format("; silent drops kordon {}, raw {}, mosquitto lost {}",
                                             kordon.silent(), raw.silent(), mqtt.missing());
       const bool clean = kordon.silent() == 0;
@@ -724,7 +730,7 @@ int main(int argc, char** argv) {
                                kordon.msgs_per_s, "msg/s", "mosquitto 2.0 broker",
                                mqtt.msgs_per_s, vs_mqtt, ">= 4", clean && vs_mqtt >= 4});
       if (o.paced_seconds > 0) {
-        const std::string pace = fmt::format(" at {} msg/s", o.paced_rate);
+        const std::string pace = fmt::format(" at {} msg/s", rate);
         auto lat = [&](const char* name, const Side& s) {
           return fmt::format("{} p50 {:.0f} / p99.9 {:.0f} us", name, s.p50, s.p999);
         };
