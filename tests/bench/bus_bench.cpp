@@ -189,7 +189,8 @@ class Receiver {
 class Receivers {
  public:
   Receivers(int n, uint64_t expected, bool record_latency) {
-    for (int i = 0; i < n; ++i) all_.push_back(std::make_unique<Receiver>(expected, record_latency));
+    for (int i = 0; i < n; ++i)
+      all_.push_back(std::make_unique<Receiver>(expected, record_latency));
   }
   Receiver& at(size_t i) { return *all_[i]; }
   size_t size() const { return all_.size(); }
@@ -257,7 +258,8 @@ struct RunResult {
 // msgs/s and CPU per message count published messages.
 void Finish(RunResult& r, const SendTally& tally, const Receivers& rx, bool record_latency) {
   const double fanout = static_cast<double>(rx.size());
-  r.cpu_us_per_msg = rx.received() > 0 ? static_cast<double>(r.cpu_ns) / 1e3 / (static_cast<double>(rx.received()) / fanout) : 0;
+  const double published = static_cast<double>(rx.received()) / fanout;
+  r.cpu_us_per_msg = published > 0 ? static_cast<double>(r.cpu_ns) / 1e3 / published : 0;
   r.sent = tally.attempted;
   r.received = rx.received();
   const uint64_t deliveries = (tally.attempted - tally.failed) * rx.size() + tally.failed;
@@ -377,7 +379,8 @@ RunResult RunRaw(const Load& load, bool record_latency) {
     const uint64_t expected = (tally.attempted - tally.failed) * rxs.size();
     if (!WaitForReceiver(rxs, [&] { return std::optional<uint64_t>(expected); })) {
       result.ok = false;
-      result.error = fmt::format("raw: the subscribers stalled at {} of {} deliveries", rxs.received(), expected);
+      result.error = fmt::format("raw: the subscribers stalled at {} of {} deliveries",
+                                 rxs.received(), expected);
     }
     result.cpu_ns = ProcessCpuNs() - cpu_start;
   }

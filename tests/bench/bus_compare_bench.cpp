@@ -9,11 +9,12 @@
 // time from the first send until every subscriber has every message; --repeat runs of each
 // path in turn, the median) and p50/p99/p99.9 latency of a separate run paced at --paced-rate,
 // or at a quarter of the slowest path's throughput when that is lower (each body carries its
-// steady_clock send time; every process of the machine shares that clock). The kordon-host is a child process started from
-// this build with a config written here (loopback ports chosen by the host, no plugins); the
-// Mosquitto broker is a child started on a free loopback port with a config written here (no
-// persistence, queues far larger than a run, QoS 0 so that a drop shows as a message that did
-// not arrive: every subscriber counts what it received).
+// steady_clock send time; every process of the machine shares that clock). The kordon-host
+// is a child process started from this build with a config written here (loopback ports
+// chosen by the host, no plugins); the Mosquitto broker is a child started on a free loopback
+// port with a config written here (no persistence, queues far larger than a run, QoS 0 so
+// that a drop shows as a message that did not arrive: every subscriber counts what it
+// received).
 //
 // Drops: for Kordon, what did not arrive minus what the host counted as egress overflow (its
 // exit log) is the *silent* drop count, which must be 0 (exit 1). The raw proxy blocks instead
@@ -165,7 +166,8 @@ int64_t Drive(const Load& load, uint64_t* sent, SendFn&& send) {
   for (uint64_t i = 0; i < load.count; ++i) {
     if (load.rate > 0)
       std::this_thread::sleep_until(
-          start + std::chrono::nanoseconds(static_cast<int64_t>(period_ns * static_cast<double>(i))));
+          start + std::chrono::nanoseconds(
+                      static_cast<int64_t>(period_ns * static_cast<double>(i))));
     MakeBody(&body, load.body_bytes, NowNs(), i);
     if (!send(i, body)) break;
     ++*sent;

@@ -438,7 +438,8 @@ int Run(const Options& o) {
       seen.assessed_ns.erase(plate);
       seen.alert_ns.erase(plate);
     }
-    if (::send(camera, line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size())) {
+    const ssize_t written = ::send(camera, line.data(), line.size(), MSG_NOSIGNAL);
+    if (written != static_cast<ssize_t>(line.size())) {
       fmt::print(stderr, "e2e_bench: the camera connection broke\n");
       break;
     }
@@ -461,8 +462,8 @@ int Run(const Options& o) {
   ::close(listener);
   host.StopWith(SIGTERM, 20s);
   sse.join();
-  fmt::print("  phases (s from the start): host ready {:.1f}, idle figure {:.1f}, load done {:.1f}, "
-             "host stopped {:.1f}\n", t_ready, t_idle, t_loaded, since());
+  fmt::print("  phases (s from the start): host ready {:.1f}, idle figure {:.1f}, "
+             "load done {:.1f}, host stopped {:.1f}\n", t_ready, t_idle, t_loaded, since());
 
   std::lock_guard<std::mutex> lock(seen.mutex);
   const double r50 = Percentile(seen.read_us, 0.5), r99 = Percentile(seen.read_us, 0.99);
@@ -491,9 +492,10 @@ int Run(const Options& o) {
   PrintMemory(fmt::format("after {} reads", o.crossings).c_str(), loaded);
 
   const std::string load = fmt::format(" ({} reads at {}/s)", o.crossings, o.rate);
-  kordon::bench::PrintRow({"end-to-end", "plate bytes -> risk.assessment at the console, p99" + load,
-                           a99, "us", "the same read's scanner.plate.read at the console, p99",
-                           r99, r99 > 0 ? a99 / r99 : 0.0, "<= 2000 us", a99 <= kGoalUs});
+  kordon::bench::PrintRow({"end-to-end",
+                           "plate bytes -> risk.assessment at the console, p99" + load, a99,
+                           "us", "the same read's scanner.plate.read at the console, p99", r99,
+                           r99 > 0 ? a99 / r99 : 0.0, "<= 2000 us", a99 <= kGoalUs});
   kordon::bench::PrintRow({"end-to-end", "plate bytes -> risk.assessment at the console, p50",
                            a50, "us", "scanner.plate.read at the console, p50", r50,
                            r50 > 0 ? a50 / r50 : 0.0, "", std::nullopt});
@@ -509,7 +511,8 @@ int Run(const Options& o) {
                            loaded.rss_mib, "MiB", "", std::nullopt, std::nullopt, "<= 30 MB",
                            loaded.rss_mib <= kGoalMiB});
   kordon::bench::PrintRow({"memory", "kordon-host VmHWM (peak) after the end-to-end load",
-                           loaded.hwm_mib, "MiB", "", std::nullopt, std::nullopt, "", std::nullopt});
+                           loaded.hwm_mib, "MiB", "", std::nullopt, std::nullopt, "",
+                           std::nullopt});
   const bool complete = seen.read_us.size() == static_cast<size_t>(o.crossings) &&
                         seen.assessed_us.size() == static_cast<size_t>(o.crossings) &&
                         seen.alert_us.size() == expect_alerts;
