@@ -175,20 +175,26 @@ void PrintMemory(const char* when, const Memory& m) {
 // config/demo.ini with: ports chosen at start (the bus, the console), device links mapped to
 // `ports` (by the demo's offset from 7410), files in `dir`, paths made absolute, libraries from
 // this build, and a ready file.
+// `without`: instances left out (diagnosis of where time or memory goes; not the shipped site).
 std::string SiteConfig(const TempDir& dir, const std::vector<uint16_t>& ports,
-                       const std::string& users) {
+                       const std::string& users, const std::vector<std::string>& without) {
   std::ifstream in(SourcePath("config/demo.ini"));
   std::string line, out, section;
+  bool skip = false;
   const std::regex key_value(R"(^\s*([A-Za-z0-9_.]+)\s*=\s*(.*?)\s*$)");
   while (std::getline(in, line)) {
     std::smatch m;
     if (!line.empty() && line[0] == '[') {
       section = line;
+      skip = std::any_of(without.begin(), without.end(),
+                         [&](const std::string& w) { return line == "[plugin." + w + "]"; });
+      if (skip) continue;
       out += line + "\n";
       if (section == "[host]")
         out += "ready_file = " + dir.File("ready.json") + "\n";
       continue;
     }
+    if (skip) continue;
     if (!std::regex_match(line, m, key_value)) {
       out += line + "\n";
       continue;
@@ -234,6 +240,7 @@ struct Options {
   int crossings = 500;
   int rate = 50;  // reads per second
   int listed_every = 10;
+  std::vector<std::string> without;  // --without INSTANCE (diagnosis only)
 };
 
 // What the page saw, by plate (a plate's latest read).
@@ -348,7 +355,7 @@ int Run(const Options& o) {
       return 1;
     }
   }
-  HostProcess host(dir, SiteConfig(dir, ports, users));
+  HostProcess host(dir, SiteConfig(dir, ports, users, o.without));
   if (!host.WaitReady(30s, &why) || !host.WaitForLog("console listening on", 10s)) {
     fmt::print(stderr, "e2e_bench: the demo site did not start: {}\n{}\n", why, host.Log());
     return 1;
@@ -469,9 +476,12 @@ int Run(const Options& o) {
   const double r50 = Percentile(seen.read_us, 0.5), r99 = Percentile(seen.read_us, 0.99);
   const double a50 = Percentile(seen.assessed_us, 0.5), a99 = Percentile(seen.assessed_us, 0.99);
   const double l50 = Percentile(seen.alert_us, 0.5), l99 = Percentile(seen.alert_us, 0.99);
-  fmt::print("e2e_bench: demo site (config/demo.ini), {} plate reads at {}/s on lane 1, one in "
+  std::string left_out;
+  for (const std::string& w : o.without) left_out += " " + w;
+  fmt::print("e2e_bench: demo site (config/demo.ini{}), {} plate reads at {}/s on lane 1, one in "
              "{} on the watchlist; {} events at the page\n",
-             o.crossings, o.rate, o.listed_every, seen.events);
+             left_out.empty() ? "" : ", without" + left_out, o.crossings, o.rate, o.listed_every,
+             seen.events);
   fmt::print("  bytes on the wire -> at the console (SSE)           seen   p50 us   p99 us\n");
   fmt::print("  scanner.plate.read (baseline: no crossing, risk)  {:>6} {:>8.0f} {:>8.0f}\n",
              seen.read_us.size(), r50, r99);
@@ -533,8 +543,10 @@ int main(int argc, char** argv) {
     if (a == "--crossings" && i + 1 < argc) o.crossings = std::atoi(argv[++i]);
     else if (a == "--rate" && i + 1 < argc) o.rate = std::atoi(argv[++i]);
     else if (a == "--listed-every" && i + 1 < argc) o.listed_every = std::atoi(argv[++i]);
+    else if (a == "--without" && i + 1 < argc) o.without.push_back(argv[++i]);
     else {
-      fmt::print(stderr, "usage: e2e_bench [--crossings N] [--rate PER_S] [--listed-every N]\n");
+      fmt::print(stderr, "usage: e2e_bench [--crossings N] [--rate PER_S] [--listed-every N] "
+                         "[--without INSTANCE]...\n");
       return 2;
     }
   }
