@@ -52,9 +52,11 @@ demo: configure
 	  procedures console kordon-site-sim
 	@BUILD_DIR=$(BUILD_DIR) config/run-demo
 
-# Benchmarks measure an optimised build of their own.
-bench:
-	$(MAKE) build BUILD_TYPE=Release BUILD_DIR=build-release
+# Benchmarks measure an optimised build of their own (only the benchmarks and what they run),
+# then print one table (also written to build-release/bench-table.md).
+bench: deps
+	cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release
+	cmake --build build-release -j $(JOBS) --target benchmarks
 	tests/bench/run-all build-release
 
 # libFuzzer on every fuzz target (clang, ASan + UBSan); make test replays their corpora.

@@ -28,6 +28,7 @@
 
 #include "bridge_engine.h"
 #include "curve.h"
+#include "bench_row.h"
 
 namespace {
 
@@ -241,6 +242,14 @@ int main(int argc, char** argv) {
   std::printf("  bridge / bare ZeroMQ   : plain %.2f, CURVE %.2f\n",
               best[2].per_second > 0 ? best[0].per_second / best[2].per_second : 0,
               best[3].per_second > 0 ? best[1].per_second / best[3].per_second : 0);
+  kordon::bench::PrintRow({"bridge", "bridge link, plain TCP", best[0].per_second, "msg/s",
+                           "bare ZeroMQ DEALER -> ROUTER, plain", best[2].per_second,
+                           best[2].per_second > 0 ? best[0].per_second / best[2].per_second : 0,
+                           "", std::nullopt});
+  kordon::bench::PrintRow({"bridge", "bridge link, CURVE", best[1].per_second, "msg/s",
+                           "bare ZeroMQ DEALER -> ROUTER, CURVE", best[3].per_second,
+                           best[3].per_second > 0 ? best[1].per_second / best[3].per_second : 0,
+                           "", std::nullopt});
   if (!ok) {
     std::fprintf(stderr, "bridge_bench: a run lost, doubled or reordered messages\n");
     return 1;

@@ -28,6 +28,7 @@
 #include <ctime>
 #include <exception>
 #include <future>
+#include <memory>
 #include <new>
 #include <optional>
 #include <string>
@@ -41,6 +42,7 @@
 #include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
+#include "bench_row.h"
 #include "config.h"
 #include "envelope.h"
 #include "host.h"
@@ -51,7 +53,9 @@ using Clock = std::chrono::steady_clock;
 
 constexpr char kTopic[] = "scanner.plate.read";
 constexpr char kProbeTopic[] = "bench.probe";
-constexpr size_t kBodyBytes = 100;
+// Body size and subscriber count of the runs (--sizes, --subscribers: main sets them per case).
+size_t g_body_bytes = 100;
+int g_subscribers = 1;
 constexpr int kQueueLimit = 10000;        // the host's default bus.queue_limit, used by both
 constexpr int kSendTimeoutMs = 2000;      // the host's default bus.publish_timeout_ms
 constexpr double kGoalRatio = 0.70;
@@ -75,6 +79,8 @@ int64_t ProcessCpuNs() {
 }
 
 struct Options {
+  std::vector<size_t> sizes = {100};
+  std::vector<size_t> subscribers = {1};
   uint64_t messages = 200000;
   int repeat = 3;
   double paced_seconds = 1.0;
@@ -89,15 +95,17 @@ struct Options {
 // ---------------------------------------------------------------------------------------------
 // The message body and the two ends every run shares
 
-// Writes exactly kBodyBytes of JSON object carrying the send time: {"t":...,"seq":...,...}.
+// Writes exactly g_body_bytes of JSON object carrying the send time: {"t":...,"seq":...,...}.
+// `out` holds g_body_bytes + 1 bytes.
 void MakeBody(char* out, int64_t t_ns, uint64_t seq) {
-  int head = std::snprintf(out, kBodyBytes + 1, R"({"t":%lld,"seq":%llu,"plate":"KD4711X","pad":")",
+  const size_t size = g_body_bytes;
+  int head = std::snprintf(out, size + 1, R"({"t":%lld,"seq":%llu,"plate":"KD4711X","pad":")",
                            static_cast<long long>(t_ns), static_cast<unsigned long long>(seq));
   size_t used = static_cast<size_t>(head);
-  std::memset(out + used, 'x', kBodyBytes - 2 - used);
-  out[kBodyBytes - 2] = '"';
-  out[kBodyBytes - 1] = '}';
-  out[kBodyBytes] = '\0';
+  std::memset(out + used, 'x', size - 2 - used);
+  out[size - 2] = '"';
+  out[size - 1] = '}';
+  out[size] = '\0';
 }
 
 // The send time written by MakeBody, or -1.
@@ -125,7 +133,8 @@ struct SendTally {
 template <typename SendFn>
 SendTally Drive(const Load& load, const std::atomic<bool>& stop, SendFn&& send) {
   SendTally tally;
-  char body[kBodyBytes + 1];
+  std::vector<char> buffer(g_body_bytes + 1);
+  char* body = buffer.data();
   const auto start = Clock::now();
   tally.start_ns = NowNs();
   const double period_ns = load.rate > 0 ? 1e9 / static_cast<double>(load.rate) : 0;
@@ -134,7 +143,7 @@ SendTally Drive(const Load& load, const std::atomic<bool>& stop, SendFn&& send) 
       std::this_thread::sleep_until(start + std::chrono::nanoseconds(static_cast<int64_t>(period_ns * static_cast<double>(i))));
     MakeBody(body, NowNs(), i);
     ++tally.attempted;
-    if (!send(std::string_view(body, kBodyBytes))) ++tally.failed;
+    if (!send(std::string_view(body, g_body_bytes))) ++tally.failed;
   }
   return tally;
 }
@@ -176,11 +185,43 @@ class Receiver {
   std::atomic<int64_t> last_ns_{0};
 };
 
+// One Receiver per subscriber (g_subscribers of them); the sums and extremes over all of them.
+class Receivers {
+ public:
+  Receivers(int n, uint64_t expected, bool record_latency) {
+    for (int i = 0; i < n; ++i)
+      all_.push_back(std::make_unique<Receiver>(expected, record_latency));
+  }
+  Receiver& at(size_t i) { return *all_[i]; }
+  size_t size() const { return all_.size(); }
+  uint64_t received() const {
+    uint64_t n = 0;
+    for (const auto& r : all_) n += r->received();
+    return n;
+  }
+  int64_t last_ns() const {
+    int64_t t = 0;
+    for (const auto& r : all_) t = std::max(t, r->last_ns());
+    return t;
+  }
+  std::vector<int64_t> Latencies() const {
+    std::vector<int64_t> out;
+    for (const auto& r : all_) {
+      std::vector<int64_t> one = r->Latencies();
+      out.insert(out.end(), one.begin(), one.end());
+    }
+    return out;
+  }
+
+ private:
+  std::vector<std::unique_ptr<Receiver>> all_;
+};
+
 // Waits until the sender has finished and `rx` has every message it should get:
 // `expected()` returns that count once the sender is done, nullopt before. False when nothing
 // arrives for kStallLimit (the sender may legitimately block a while under backpressure).
 template <typename ExpectedFn>
-bool WaitForReceiver(const Receiver& rx, ExpectedFn&& expected) {
+bool WaitForReceiver(const Receivers& rx, ExpectedFn&& expected) {
   uint64_t last = rx.received();
   auto last_progress = Clock::now();
   for (;;) {
@@ -204,7 +245,7 @@ struct RunResult {
   uint64_t sent = 0;         // send attempts
   uint64_t received = 0;
   uint64_t counted_failures = 0;  // refusals and drops the path counted and reported
-  uint64_t silent_drops = 0;      // sent - received - counted_failures
+  uint64_t silent_drops = 0;      // sent x subscribers - received - counted_failures
   double seconds = 0;
   double msgs_per_s = 0;
   int64_t cpu_ns = 0;           // process CPU time from the first send to the last receipt
@@ -213,18 +254,23 @@ struct RunResult {
   uint64_t backpressure_waits = 0;  // Kordon only
 };
 
-void Finish(RunResult& r, const SendTally& tally, const Receiver& rx, bool record_latency) {
-  r.cpu_us_per_msg = rx.received() > 0 ? static_cast<double>(r.cpu_ns) / 1e3 / static_cast<double>(rx.received()) : 0;
+// `received` and the drops count deliveries (a message to each of rx.size() subscribers);
+// msgs/s and CPU per message count published messages.
+void Finish(RunResult& r, const SendTally& tally, const Receivers& rx, bool record_latency) {
+  const double fanout = static_cast<double>(rx.size());
+  const double published = static_cast<double>(rx.received()) / fanout;
+  r.cpu_us_per_msg = published > 0 ? static_cast<double>(r.cpu_ns) / 1e3 / published : 0;
   r.sent = tally.attempted;
   r.received = rx.received();
+  const uint64_t deliveries = (tally.attempted - tally.failed) * rx.size() + tally.failed;
   uint64_t accounted = r.received + r.counted_failures;
-  r.silent_drops = r.sent > accounted ? r.sent - accounted : 0;
-  if (r.received > r.sent && r.ok) {
+  r.silent_drops = deliveries > accounted ? deliveries - accounted : 0;
+  if (r.received > r.sent * rx.size() && r.ok) {
     r.ok = false;
     r.error = fmt::format("{} messages received for {} sent: duplicates", r.received, r.sent);
   }
   r.seconds = r.received > 0 ? static_cast<double>(rx.last_ns() - tally.start_ns) / 1e9 : 0;
-  r.msgs_per_s = r.seconds > 0 ? static_cast<double>(r.received) / r.seconds : 0;
+  r.msgs_per_s = r.seconds > 0 ? static_cast<double>(r.received) / fanout / r.seconds : 0;
   if (record_latency) r.latencies_ns = rx.Latencies();
 }
 
@@ -267,11 +313,14 @@ RunResult RunRaw(const Load& load, bool record_latency) {
     }
   });
 
-  Receiver rx(load.count, record_latency);
-  std::atomic<bool> probe_seen{false};
+  Receivers rxs(g_subscribers, load.count, record_latency);
+  std::atomic<int> probes_seen{0};
   std::atomic<bool> stop{false};
-  std::promise<void> connected;
-  std::thread subscriber([&] {
+  std::atomic<int> connected{0};
+  std::vector<std::thread> subscribers;
+  for (size_t s = 0; s < rxs.size(); ++s) subscribers.emplace_back([&, s] {
+    Receiver& rx = rxs.at(s);
+    bool probe_seen = false;
     zmq::socket_t sub(context, zmq::socket_type::sub);
     sub.set(zmq::sockopt::rcvhwm, kQueueLimit);
     sub.set(zmq::sockopt::rcvtimeo, 50);
@@ -279,20 +328,21 @@ RunResult RunRaw(const Load& load, bool record_latency) {
     sub.connect("inproc://raw.out");
     sub.set(zmq::sockopt::subscribe, kTopic);
     sub.set(zmq::sockopt::subscribe, kProbeTopic);
-    connected.set_value();
+    ++connected;
     zmq::message_t topic, env, body;
     while (!stop.load(std::memory_order_relaxed) && !rx.done()) {
       if (!sub.recv(topic)) continue;  // timed out: look at stop again
       (void)sub.recv(env);
       (void)sub.recv(body);
       if (topic.to_string_view() == kProbeTopic) {
-        probe_seen.store(true, std::memory_order_release);
+        if (!probe_seen) ++probes_seen;
+        probe_seen = true;
         continue;
       }
       rx.OnMessage(static_cast<const char*>(body.data()), body.size());
     }
   });
-  connected.get_future().wait();
+  while (connected.load() < static_cast<int>(rxs.size())) std::this_thread::yield();
 
   zmq::socket_t pub(context, zmq::socket_type::pub);
   pub.set(zmq::sockopt::sndhwm, kQueueLimit);
@@ -310,11 +360,12 @@ RunResult RunRaw(const Load& load, bool record_latency) {
   // Slow joiner: the subscription travels SUB -> XPUB -> proxy -> XSUB -> PUB; until a probe
   // makes the round trip, PUB would discard what it sends.
   const auto probe_deadline = Clock::now() + std::chrono::seconds(10);
-  while (!probe_seen.load(std::memory_order_acquire) && Clock::now() < probe_deadline) {
+  auto all_probed = [&] { return probes_seen.load() == static_cast<int>(rxs.size()); };
+  while (!all_probed() && Clock::now() < probe_deadline) {
     (void)send(kProbeTopic, R"({"probe":true})");
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  if (!probe_seen.load()) {
+  if (!all_probed()) {
     result.ok = false;
     result.error = "raw: no probe came through the proxy within 10 s";
   }
@@ -325,18 +376,19 @@ RunResult RunRaw(const Load& load, bool record_latency) {
     const int64_t cpu_start = ProcessCpuNs();
     tally = Drive(load, never, [&](std::string_view body) { return send(kTopic, body); });
     result.counted_failures = tally.failed;
-    const uint64_t expected = tally.attempted - tally.failed;
-    if (!WaitForReceiver(rx, [&] { return std::optional<uint64_t>(expected); })) {
+    const uint64_t expected = (tally.attempted - tally.failed) * rxs.size();
+    if (!WaitForReceiver(rxs, [&] { return std::optional<uint64_t>(expected); })) {
       result.ok = false;
-      result.error = fmt::format("raw: the subscriber stalled at {} of {} messages", rx.received(), expected);
+      result.error = fmt::format("raw: the subscribers stalled at {} of {} deliveries",
+                                 rxs.received(), expected);
     }
     result.cpu_ns = ProcessCpuNs() - cpu_start;
   }
   stop = true;
-  subscriber.join();
+  for (std::thread& t : subscribers) t.join();
   (void)control.send(zmq::str_buffer("TERMINATE"), zmq::send_flags::none);
   proxy.join();
-  Finish(result, tally, rx, record_latency);
+  Finish(result, tally, rxs, record_latency);
   return result;
 }
 
@@ -346,7 +398,7 @@ RunResult RunRaw(const Load& load, bool record_latency) {
 // What the bench's plugins share with main for one run. Set before Host::Start.
 struct KordonRun {
   Load load;
-  Receiver* receiver = nullptr;
+  Receivers* receivers = nullptr;
   std::atomic<bool> go{false};
   std::atomic<bool> source_done{false};
   SendTally tally;  // written by the source thread before source_done
@@ -417,14 +469,17 @@ kordon_status SourceEntry(const kordon_host_offer* offer, const kordon_plugin_de
 
 // -- bench-sink: counts what it receives and records latency (on its actor thread).
 
-kordon_status SinkCreate(const kordon_instance_info*, void** out) {
-  *out = nullptr;
+// The instance is the Receiver of sink-<i>.
+kordon_status SinkCreate(const kordon_instance_info* info, void** out) {
+  const size_t i = std::strtoul(info->instance_name + 5, nullptr, 10);  // "sink-<i>"
+  if (g_run == nullptr || i >= g_run->receivers->size()) return KORDON_E_INVALID_ARGUMENT;
+  *out = &g_run->receivers->at(i);
   return KORDON_OK;
 }
 kordon_status SinkStart(void*) { return KORDON_OK; }
 kordon_status SinkStop(void*) { return KORDON_OK; }
-kordon_status SinkHandle(void*, const kordon_message* m) {
-  g_run->receiver->OnMessage(m->body, m->body_size);
+kordon_status SinkHandle(void* instance, const kordon_message* m) {
+  static_cast<Receiver*>(instance)->OnMessage(m->body, m->body_size);
   return KORDON_OK;
 }
 void SinkDestroy(void*) {}
@@ -446,23 +501,27 @@ kordon::host::HostConfig BenchHostConfig(bool egress) {
   config.bus.egress = egress ? "tcp://127.0.0.1:*" : "";
   config.bus.queue_limit = kQueueLimit;
   config.bus.publish_timeout_ms = kSendTimeoutMs;
-  kordon::host::InstanceConfig sink;
-  sink.name = "sink";
-  sink.library = kSinkLibrary;
+  // Start order: the sinks are running before the source.
+  for (int i = 0; i < g_subscribers; ++i) {
+    kordon::host::InstanceConfig sink;
+    sink.name = fmt::format("sink-{}", i);
+    sink.library = kSinkLibrary;
+    config.instances.push_back(sink);
+  }
   kordon::host::InstanceConfig source;
   source.name = kSourceInstance;
   source.library = kSourceLibrary;
   source.lane = kSourceLane;
-  config.instances = {sink, source};  // start order: the sink is running before the source
+  config.instances.push_back(source);
   return config;
 }
 
 RunResult RunKordon(const Load& load, bool record_latency, bool egress) {
   RunResult result;
-  Receiver rx(load.count, record_latency);
+  Receivers rx(g_subscribers, load.count, record_latency);
   KordonRun run;
   run.load = load;
-  run.receiver = &rx;
+  run.receivers = &rx;
   g_run = &run;
 
   kordon::host::Host host(BenchHostConfig(egress));
@@ -483,7 +542,7 @@ RunResult RunKordon(const Load& load, bool record_latency, bool egress) {
   uint64_t expected = load.count;
   bool finished = WaitForReceiver(rx, [&]() -> std::optional<uint64_t> {
     if (!run.source_done.load(std::memory_order_acquire)) return std::nullopt;
-    expected = run.tally.attempted - run.tally.failed;
+    expected = (run.tally.attempted - run.tally.failed) * rx.size();
     return expected;
   });
   result.cpu_ns = ProcessCpuNs() - cpu_start;
@@ -494,28 +553,32 @@ RunResult RunKordon(const Load& load, bool record_latency, bool egress) {
 
   // Every way the host may refuse or lose a message and say so.
   const kordon::host::InstanceStats* source_stats = nullptr;
-  const kordon::host::InstanceStats* sink_stats = nullptr;
+  std::vector<const kordon::host::InstanceStats*> sinks;
   for (const auto& i : host.instances()) {
     if (i->name() == kSourceInstance) source_stats = &i->stats();
-    if (i->name() == "sink") sink_stats = &i->stats();
+    if (i->name().rfind("sink-", 0) == 0) sinks.push_back(&i->stats());
   }
-  if (source_stats == nullptr || sink_stats == nullptr) {
+  uint64_t sinks_received = 0, sinks_dropped = 0;
+  for (const kordon::host::InstanceStats* s : sinks) {
+    sinks_received += s->received.load();
+    sinks_dropped += s->dropped_before_start.load() + s->dropped_after_stop.load();
+  }
+  if (source_stats == nullptr || sinks.size() != rx.size()) {
     result.ok = false;
     result.error = "kordon: an instance is missing after start";
   } else {
     uint64_t refused = source_stats->publish_failures.load();
-    result.counted_failures = refused + sink_stats->dropped_before_start.load() +
-                              sink_stats->dropped_after_stop.load() +
+    result.counted_failures = refused + sinks_dropped +
                               host.bus()->stats().internal_malformed.load();
     if (refused != run.tally.failed) {
       result.ok = false;
       result.error = fmt::format("kordon: the source saw {} refusals but the host counted {}",
                                  run.tally.failed, refused);
     }
-    if (sink_stats->received.load() != rx.received()) {
+    if (sinks_received != rx.received()) {
       result.ok = false;
-      result.error = fmt::format("kordon: the host delivered {} but the sink counted {}",
-                                 sink_stats->received.load(), rx.received());
+      result.error = fmt::format("kordon: the host delivered {} but the sinks counted {}",
+                                 sinks_received, rx.received());
     }
   }
   result.backpressure_waits = host.bus()->stats().backpressure_waits.load();
@@ -537,7 +600,7 @@ struct Side {
   RunResult paced;
   double median_msgs_per_s = 0;
   double median_cpu_us_per_msg = 0;
-  double p50_us = 0, p99_us = 0, max_us = 0;
+  double p50_us = 0, p99_us = 0, p999_us = 0, max_us = 0;
   uint64_t sent = 0, received = 0, counted_failures = 0, silent_drops = 0, backpressure_waits = 0;
   std::vector<std::string> errors;
 };
@@ -579,6 +642,7 @@ void Summarize(Side& side) {
   std::sort(lat.begin(), lat.end());
   side.p50_us = Percentile(lat, 0.50) / 1e3;
   side.p99_us = Percentile(lat, 0.99) / 1e3;
+  side.p999_us = Percentile(lat, 0.999) / 1e3;
   side.max_us = lat.empty() ? 0 : static_cast<double>(lat.back()) / 1e3;
 }
 
@@ -616,6 +680,8 @@ void PrintUsage(std::FILE* out) {
       "  --repeat N          throughput runs per side; the median is reported (default 3)\n"
       "  --paced-rate N      messages per second of the latency run (default 10000)\n"
       "  --paced-seconds S   length of the latency run (default 1.0)\n"
+      "  --sizes A,B         body sizes in bytes, one case each (default 100)\n"
+      "  --subscribers A,B   subscribers (sink plugins / SUB sockets), one case each (default 1)\n"
       "  --min-ratio X       also exit 3 when kordon/raw is below X (default: not checked)\n"
       "  --egress            bind the host's TCP egress too (no subscriber on it)\n"
       "  --only raw|kordon   measure one side only (for profiling)\n"
@@ -640,6 +706,25 @@ std::optional<Options> ParseOptions(int argc, char** argv, bool* help) {
     if (a == "--help" || a == "-h") {
       *help = true;
       return o;
+    } else if (a == "--sizes" || a == "--subscribers") {
+      const char* t = value();
+      std::vector<size_t> list;
+      for (std::string_view rest = t == nullptr ? "" : t; !rest.empty();) {
+        const std::string_view item = rest.substr(0, rest.find(','));
+        size_t n = 0;
+        auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), n);
+        if (ec != std::errc() || end != item.data() + item.size()) break;
+        list.push_back(n);
+        rest.remove_prefix(std::min(rest.size(), item.size() + 1));
+      }
+      const size_t least = a == "--sizes" ? 80 : 1;
+      if (list.empty() || *std::min_element(list.begin(), list.end()) < least ||
+          (a == "--subscribers" && *std::max_element(list.begin(), list.end()) > 64)) {
+        std::fprintf(stderr, "bus_bench: %s takes a comma-separated list (sizes >= 80 bytes, "
+                     "1..64 subscribers)\n", option);
+        return std::nullopt;
+      }
+      (a == "--sizes" ? o.sizes : o.subscribers) = list;
     } else if (a == "--json") {
       o.json = true;
     } else if (a == "--egress") {
@@ -686,17 +771,10 @@ std::optional<Options> ParseOptions(int argc, char** argv, bool* help) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  bool help = false;
-  std::optional<Options> parsed = ParseOptions(argc, argv, &help);
-  if (!parsed) return 2;
-  if (help) {
-    PrintUsage(stdout);
-    return 0;
-  }
-  const Options& o = *parsed;
-  spdlog::set_level(spdlog::level::from_str(o.log_level));
+namespace {
 
+// Measures one case (g_body_bytes, g_subscribers) and prints it; the exit status.
+int RunCase(const Options& o) {
   const bool do_raw = o.only != "kordon";
   const bool do_kordon = o.only != "raw";
   const Load paced{std::max<uint64_t>(1, static_cast<uint64_t>(o.paced_seconds * static_cast<double>(o.paced_rate))),
@@ -726,7 +804,8 @@ int main(int argc, char** argv) {
 
   if (o.json) {
     nlohmann::json j = {{"benchmark", "bus_bench"},
-                        {"body_bytes", kBodyBytes},
+                        {"body_bytes", g_body_bytes},
+                        {"subscribers", g_subscribers},
                         {"messages", o.messages},
                         {"repeat", o.repeat},
                         {"paced_rate", o.paced_rate},
@@ -745,7 +824,8 @@ int main(int argc, char** argv) {
     std::string latency = o.paced_seconds > 0
                               ? fmt::format("latency at {} msg/s for {:.1f} s", o.paced_rate, o.paced_seconds)
                               : std::string("no latency run");
-    std::printf("bus_bench: %zu-byte bodies, %llu messages, median of %d; %s%s\n", kBodyBytes,
+    std::printf("bus_bench: %zu-byte bodies, %d subscriber(s), %llu messages, median of %d; %s%s\n",
+                g_body_bytes, g_subscribers,
                 static_cast<unsigned long long>(o.messages), o.repeat, latency.c_str(),
                 o.egress ? "; TCP egress bound" : "");
     std::printf("%-20s %10s %11s %9s %9s %9s %7s\n", "", "msgs/s", "cpu us/msg", "p50 us", "p99 us",
@@ -776,6 +856,27 @@ int main(int argc, char** argv) {
     if (do_raw && raw.silent_drops > 0)
       std::printf("baseline lost %llu messages silently: its figure is not comparable\n",
                   static_cast<unsigned long long>(raw.silent_drops));
+    if (have_ratio) {
+      const std::string drops = fmt::format(", silent drops {}+{}", kordon.silent_drops,
+                                            raw.silent_drops);
+      const std::string what = fmt::format("in-process {} B, {} sub{}", g_body_bytes,
+                                           g_subscribers, g_subscribers > 1 ? "s" : "");
+      kordon::bench::PrintRow({"bus", what + ": msg/s" + drops,
+                               kordon.median_msgs_per_s, "msg/s", "raw libzmq proxy",
+                               raw.median_msgs_per_s, ratio, ">= 0.7",
+                               ratio >= kGoalRatio && kordon.silent_drops == 0});
+      if (o.paced_seconds > 0) {
+        const std::string pace = fmt::format(" at {} msg/s", o.paced_rate);
+        kordon::bench::PrintRow({"bus", what + ": p99 latency" + pace +
+                                     fmt::format(" (kordon p50 {:.0f} / p99.9 {:.0f} us; raw "
+                                                 "p50 {:.0f} / p99.9 {:.0f} us)",
+                                                 kordon.p50_us, kordon.p999_us, raw.p50_us,
+                                                 raw.p999_us),
+                                 kordon.p99_us, "us", "raw libzmq proxy", raw.p99_us,
+                                 raw.p99_us > 0 ? kordon.p99_us / raw.p99_us : 0.0, "",
+                                 std::nullopt});
+      }
+    }
   }
   for (const std::string& e : raw.errors) std::fprintf(stderr, "bus_bench: %s\n", e.c_str());
   for (const std::string& e : kordon.errors) std::fprintf(stderr, "bus_bench: %s\n", e.c_str());
@@ -785,4 +886,28 @@ int main(int argc, char** argv) {
     return 3;
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool help = false;
+  std::optional<Options> parsed = ParseOptions(argc, argv, &help);
+  if (!parsed) return 2;
+  if (help) {
+    PrintUsage(stdout);
+    return 0;
+  }
+  const Options& o = *parsed;
+  spdlog::set_level(spdlog::level::from_str(o.log_level));
+  int status = 0;
+  for (size_t size : o.sizes) {
+    for (size_t subscribers : o.subscribers) {
+      g_body_bytes = size;
+      g_subscribers = static_cast<int>(subscribers);
+      const int s = RunCase(o);
+      if (s != 0 && (status == 0 || s == 1)) status = s;
+    }
+  }
+  return status;
 }

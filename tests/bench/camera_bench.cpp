@@ -27,6 +27,7 @@
 #include "camera_feed.h"
 #include "container_message.h"
 #include "plate_message.h"
+#include "bench_row.h"
 
 namespace {
 
@@ -202,6 +203,16 @@ int main(int argc, char** argv) {
     row("camera path", t_ours, 0);
     row("memchr split only", t_split, t_split / t_ours);
     if (w.json) row("nlohmann parse only", Median(json), Median(json) / t_ours);
+    const double lps = static_cast<double>(lines) / t_ours;
+    if (w.json) {
+      const double base = static_cast<double>(lines) / Median(json);
+      kordon::bench::PrintRow({"parsers", std::string("camera: ") + w.name, lps, "lines/s",
+                               "nlohmann parse only", base, lps / base, "", std::nullopt});
+    } else {
+      const double base = static_cast<double>(lines) / t_split;
+      kordon::bench::PrintRow({"parsers", std::string("camera: ") + w.name, lps, "lines/s",
+                               "memchr split only", base, lps / base, "", std::nullopt});
+    }
     std::printf("\n");
   }
   std::printf("camera/baseline: the camera path's lines/s divided by the baseline's (1.0 = as "

@@ -26,6 +26,7 @@
 
 #include "book.h"
 #include "crossing_store.h"
+#include "bench_row.h"
 
 namespace {
 
@@ -223,6 +224,11 @@ int main(int argc, char** argv) {
               "state machine + store (one commit per msg)", median(stored), median(p50),
               median(p99));
   std::printf("  ratio store / baseline: %.2f\n", median(stored) / median(base));
+  kordon::bench::PrintRow({"crossings", "state machine + store (one commit per message)",
+                           median(stored), "msg/s", "state machine + picture JSON, no store",
+                           median(base), median(stored) / median(base), "", std::nullopt});
+  kordon::bench::PrintRow({"crossings", "store write p99", median(p99), "us", "", std::nullopt,
+                           std::nullopt, "", std::nullopt});
   if (!dir.empty()) std::filesystem::remove_all(dir);
   std::printf("%s\n", ok ? "ok" : "FAILED");
   return ok ? 0 : 1;

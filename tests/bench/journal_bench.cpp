@@ -36,6 +36,7 @@
 #include "envelope.h"
 #include "host_harness.h"
 #include "journal_store.h"
+#include "bench_row.h"
 
 namespace {
 
@@ -352,6 +353,9 @@ int main(int argc, char** argv) {
       if (sink.back() == 0) status = 1;
     }
     fmt::print("bus ceiling (host -> do-nothing plugin): {:.0f} msg/s\n", Median(sink));
+    kordon::bench::PrintRow({"journal", "bus ceiling: host -> do-nothing plugin over TCP",
+                             Median(sink), "msg/s", "", std::nullopt, std::nullopt, "",
+                             std::nullopt});
   }
   if (o.only == "sink") return status;
   fmt::print("{:<7} {:>16} {:>16} {:>7} {:>16} {:>9}\n", "sync", "raw sqlite msg/s",
@@ -372,6 +376,13 @@ int main(int argc, char** argv) {
     fmt::print("{:<7} {:>16.0f} {:>16.0f} {:>7.2f} {:>16.0f} {:>9.2f}\n",
                sync == Synchronous::kFull ? "full" : "normal", b, h, b > 0 ? h / b : 0.0, f1,
                f1 > 0 ? b / f1 : 0.0);
+    if (o.only.empty())
+      kordon::bench::PrintRow(
+          {"journal",
+           fmt::format("host -> journal (SQLite WAL, synchronous {})",
+                       sync == Synchronous::kFull ? "FULL" : "NORMAL"),
+           h, "msg/s", "raw JournalStore inserts, same batches", b, b > 0 ? h / b : 0.0, "",
+           std::nullopt});
   }
   return status;
 }

@@ -27,6 +27,7 @@
 #include "iso6346.h"
 #include "manifest.h"
 #include "manifest_store.h"
+#include "bench_row.h"
 
 namespace {
 
@@ -221,5 +222,11 @@ int main(int argc, char** argv) {
   std::printf("  ratio: store p99 / baseline p99 = %.0fx (plate); wrong results: %zu\n",
               base.p99 > 0 ? plate.p99 / base.p99 : 0.0, wrong);
   (void)base_found;
+  kordon::bench::PrintRow({"manifest", "lookup by plate p99, " + std::to_string(n) + " manifests",
+                           plate.p99, "us", "in-memory unordered_map p99", base.p99,
+                           base.p99 > 0 ? plate.p99 / base.p99 : 0.0, "", std::nullopt});
+  kordon::bench::PrintRow({"manifest", "import (one transaction)",
+                           static_cast<double>(n) / import_s, "manifests/s", "", std::nullopt,
+                           std::nullopt, "", std::nullopt});
   return wrong == 0 ? 0 : 1;
 }

@@ -17,6 +17,7 @@
 
 #include "weighbridge.h"
 #include "weighbridge_device.h"
+#include "bench_row.h"
 
 namespace {
 
@@ -141,6 +142,12 @@ int main(int argc, char** argv) {
               rate(strtod_s), strtod_s / sics_s);
   std::printf("%-30s %14.0f %14.0f %8.2f\n", "Toledo frames (vs memchr)", rate(toledo_s),
               rate(memchr_s), memchr_s / toledo_s);
+  kordon::bench::PrintRow({"parsers", "weighbridge: MT-SICS replies", rate(sics_s), "replies/s",
+                           "strtod on the value field", rate(strtod_s), strtod_s / sics_s, "",
+                           std::nullopt});
+  kordon::bench::PrintRow({"parsers", "weighbridge: Toledo continuous frames", rate(toledo_s),
+                           "frames/s", "memchr framing", rate(memchr_s), memchr_s / toledo_s, "",
+                           std::nullopt});
   if (!ok) {
     std::fprintf(stderr, "weighbridge_bench: parser and baseline disagree (sics %.1f vs %.1f, "
                  "toledo %zu frames %.1f vs %zu frames %.1f)\n", sics_sum, base_sum, frames,

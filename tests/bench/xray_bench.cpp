@@ -30,6 +30,7 @@
 #include "xray_device.h"
 #include "xray_hash.h"
 #include "xray_metadata.h"
+#include "bench_row.h"
 
 namespace {
 
@@ -106,6 +107,9 @@ int main(int argc, char** argv) {
   std::printf("  ParseMetadata (parse + validate)  %10.0f files/s\n", ours_fps);
   std::printf("  nlohmann::json::parse alone       %10.0f files/s\n", base_fps);
   std::printf("  ratio                             %10.2f\n", ours_fps / base_fps);
+  kordon::bench::PrintRow({"parsers", "X-ray metadata: parse + validate", ours_fps, "files/s",
+                           "nlohmann::json::parse alone", base_fps, ours_fps / base_fps, "",
+                           std::nullopt});
 
   // --- SHA-256 --------------------------------------------------------------------------------
   char dir_template[] = "/tmp/xray-bench-XXXXXX";
@@ -161,6 +165,8 @@ int main(int argc, char** argv) {
   std::printf("  HashFileAt (libsodium)            %10.0f MB/s\n", hash);
   std::printf("  read() alone                      %10.0f MB/s\n", plain);
   std::printf("  ratio                             %10.2f\n", hash / plain);
+  kordon::bench::PrintRow({"parsers", "X-ray image SHA-256 (libsodium)", hash, "MB/s",
+                           "read() alone", plain, hash / plain, "", std::nullopt});
   std::printf("  a 2 GiB image takes about %.1f s to hash\n", 2147.483648 / hash);
   return 0;
 }
