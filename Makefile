@@ -49,7 +49,7 @@ package: deps
 demo: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target kordon-host kordon logger mrz-reader plate-reader \
 	  container-reader weighbridge xray-scanner journal watchlist manifest crossings risk-rules \
-	  procedures console kordon-site-sim
+	  procedures console audit kordon-site-sim
 	@BUILD_DIR=$(BUILD_DIR) config/run-demo
 
 # Benchmarks measure an optimised build of their own (only the benchmarks and what they run),

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "audit_log.h"
+#include "cli_options.h"
 #include "plugin_signature.h"
 
 namespace po = boost::program_options;
@@ -59,16 +60,11 @@ int Verify(int argc, char** argv) {
   po::positional_options_description pos;
   pos.add("file", 1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(d).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    fmt::print(stderr, "kordon audit verify: {}\n{}", e.what(), kUsage);
+  int rc = 0;
+  if (!ParseCommandLine(argc, argv, d, pos, kUsage, &vm, &rc)) return rc;
+  if (!vm.count("file")) {
+    fmt::print(stderr, "kordon audit verify: FILE is required\n{}", kUsage);
     return 1;
-  }
-  if (vm.count("help") || !vm.count("file")) {
-    fmt::print(vm.count("help") ? stdout : stderr, "{}", kUsage);
-    return vm.count("help") ? 0 : 1;
   }
   std::vector<std::array<uint8_t, 32>> trusted;
   if (vm.count("key")) {
@@ -116,16 +112,11 @@ int Show(int argc, char** argv) {
   po::positional_options_description pos;
   pos.add("file", 1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(d).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    fmt::print(stderr, "kordon audit show: {}\n{}", e.what(), kUsage);
+  int rc = 0;
+  if (!ParseCommandLine(argc, argv, d, pos, kUsage, &vm, &rc)) return rc;
+  if (!vm.count("file")) {
+    fmt::print(stderr, "kordon audit show: FILE is required\n{}", kUsage);
     return 1;
-  }
-  if (vm.count("help") || !vm.count("file")) {
-    fmt::print(vm.count("help") ? stdout : stderr, "{}", kUsage);
-    return vm.count("help") ? 0 : 1;
   }
   int64_t since = 0;
   if (vm.count("since")) {

@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bus_client.h"
+#include "cli_options.h"
 #include "config.h"
 #include "audit_cli.h"
 #include "crossings_cli.h"
@@ -126,21 +127,7 @@ Status SecureClient(BusClient& client, const Endpoints& e) {
 // Parses a subcommand's options; returns false (after printing) when the command should end.
 bool Parse(int argc, char** argv, po::options_description& d, po::positional_options_description& pos,
            po::variables_map& vm, const char* usage, int* exit_code) {
-  d.add_options()("help,h", "show this help");
-  try {
-    po::store(po::command_line_parser(argc, argv).options(d).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    fmt::print(stderr, "kordon: {}\n{}\n", e.what(), usage);
-    *exit_code = 1;
-    return false;
-  }
-  if (vm.count("help")) {
-    std::cout << usage << "\n" << d;
-    *exit_code = 0;
-    return false;
-  }
-  return true;
+  return ParseCommandLine(argc, argv, d, pos, usage, &vm, exit_code);
 }
 
 std::string HumanLine(const BusMessage& m) {

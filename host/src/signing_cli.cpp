@@ -13,6 +13,7 @@
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
+#include "cli_options.h"
 #include "plugin_signature.h"
 
 namespace po = boost::program_options;
@@ -21,24 +22,6 @@ namespace kordon::host {
 namespace {
 
 // Parses options and positionals; nullopt after printing usage (exit code in *rc).
-bool Parse(int argc, char** argv, const po::options_description& d,
-           const po::positional_options_description& pos, const char* usage,
-           po::variables_map* vm, int* rc) {
-  try {
-    po::store(po::command_line_parser(argc, argv).options(d).positional(pos).run(), *vm);
-    po::notify(*vm);
-  } catch (const po::error& e) {
-    fmt::print(stderr, "{}\n{}", e.what(), usage);
-    *rc = 1;
-    return false;
-  }
-  if (vm->count("help")) {
-    std::cout << usage << "\n" << d;
-    *rc = 0;
-    return false;
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -52,7 +35,7 @@ int GenerateSigningKeyCommand(int argc, char** argv) {
       "help,h", "show this help");
   po::variables_map vm;
   int rc = 0;
-  if (!Parse(argc, argv, d, {}, kUsage, &vm, &rc)) return rc;
+  if (!ParseCommandLine(argc, argv, d, {}, kUsage, &vm, &rc)) return rc;
   if (!vm.count("out") || vm["out"].as<std::string>().empty()) {
     fmt::print(stderr, "kordon keys generate-signing: --out PREFIX is required\n{}", kUsage);
     return 1;
@@ -80,7 +63,7 @@ int PluginSignCommand(int argc, char** argv) {
   pos.add("file", 1);
   po::variables_map vm;
   int rc = 0;
-  if (!Parse(argc, argv, d, pos, kUsage, &vm, &rc)) return rc;
+  if (!ParseCommandLine(argc, argv, d, pos, kUsage, &vm, &rc)) return rc;
   if (!vm.count("file") || !vm.count("key")) {
     fmt::print(stderr, "kordon plugin sign: FILE and --key are required\n{}", kUsage);
     return 1;
@@ -126,7 +109,7 @@ int PluginVerifyCommand(int argc, char** argv) {
   pos.add("file", 1);
   po::variables_map vm;
   int rc = 0;
-  if (!Parse(argc, argv, d, pos, kUsage, &vm, &rc)) return rc;
+  if (!ParseCommandLine(argc, argv, d, pos, kUsage, &vm, &rc)) return rc;
   if (!vm.count("file") || !vm.count("key")) {
     fmt::print(stderr, "kordon plugin verify: FILE and --key are required\n{}", kUsage);
     return 1;

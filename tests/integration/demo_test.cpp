@@ -97,9 +97,9 @@ std::string DemoConfig(const TempDir& dir, const std::vector<int>& sim_ports) {
     }
   }
   REQUIRE_MESSAGE(replaced == 3, "config/demo.ini no longer has [host], bus.ingress and bus.egress lines");
-  // The spool, the journal, the watchlist and its import, the manifests and their followed
-  // file, the crossings, the risk profile, the console's users.
-  CHECK(demo_files == 9);  // ... and the console's users
+  // The spool, the journal, the audit log, the watchlist and its import, the manifests and
+  // their followed file, the crossings, the risk profile, the console's users.
+  CHECK(demo_files == 10);
   CHECK(scripts == 5);     // the site's procedures and the console's address
   CHECK(links == static_cast<int>(sim_ports.size()));  // every simulated device is wired
   return out;
@@ -257,6 +257,17 @@ TEST_CASE("the demo site reads every simulated device of every lane") {
     journaled_lanes.insert(j.value("lane", "?"));
   }
   CHECK(journaled_lanes == std::set<std::string>{"lane-1", "lane-2", "lane-3"});
+  // The audit log has the host's start and the risk profile's load, in an intact chain.
+  const RunResult audit =
+      RunProgram({ToolBinary(), "audit", "verify", dir.File("audit.sqlite")}, dir.path(), 30s);
+  INFO(audit.Describe());
+  CHECK(audit.status.ExitedWith(0));
+  CHECK(Contains(audit.out, "chain intact"));
+  const RunResult shown =
+      RunProgram({ToolBinary(), "audit", "show", dir.File("audit.sqlite")}, dir.path(), 30s);
+  INFO(shown.Describe());
+  CHECK(Contains(shown.out, "host.started"));
+  CHECK(Contains(shown.out, "risk.profile.loaded"));
 
   sim->Signal(SIGTERM);
   auto sim_exit = sim->WaitFor(5s);
