@@ -47,9 +47,7 @@ package: deps
 
 # The demo needs only the programs and the demo plugins, not the tests.
 demo: configure
-	cmake --build $(BUILD_DIR) -j $(JOBS) --target kordon-host kordon logger mrz-reader plate-reader \
-	  container-reader weighbridge xray-scanner journal watchlist manifest crossings risk-rules \
-	  procedures console audit kordon-site-sim
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target demo-site
 	@BUILD_DIR=$(BUILD_DIR) config/run-demo
 
 # Benchmarks measure an optimised build of their own (only the benchmarks and what they run),
