@@ -180,8 +180,9 @@ bool DecisionRefused(const json& picture) {
 bool FactOptionsFromProfile(const Profile& profile, FactOptions* out, std::string* error) {
   FactOptions o;
   for (const auto& [key, s] : profile.fact_settings) {
+    const int line = s.line;  // clang 14 cannot capture a structured binding
     auto fail = [&](const std::string& what) {
-      *error = profile.Where(s.line) + ": [facts] " + what;
+      *error = profile.Where(line) + ": [facts] " + what;
       return false;
     };
     double v = 0;
