@@ -22,6 +22,15 @@ comma := ,
 
 CMAKE_FLAGS := -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DKORDON_SANITIZE=$(SANITIZE)
 
+# ccache (installed by `make deps`) keeps compiled objects across build trees and clones: a
+# second checkout, a sanitizer tree or a `make clean` rebuilds from the cache. Paths are taken
+# relative to this directory, so two clones share it. CCACHE_DISABLE=1 turns it off.
+# Decided when the recipe runs, after `deps` has installed it.
+CCACHE := $$(command -v ccache >/dev/null && echo -DCMAKE_C_COMPILER_LAUNCHER=ccache \
+            -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
+
 .PHONY: all deps configure build test demo bench fuzz package clean
 
 all: build
@@ -30,7 +39,7 @@ deps:
 	@.ci/install-deps
 
 configure: deps
-	cmake -S . -B $(BUILD_DIR) $(CMAKE_FLAGS)
+	cmake -S . -B $(BUILD_DIR) $(CMAKE_FLAGS) $(CCACHE)
 
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
@@ -53,7 +62,7 @@ demo: configure
 # Benchmarks measure an optimised build of their own (only the benchmarks and what they run),
 # then print one table (also written to build-release/bench-table.md).
 bench: deps
-	cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release
+	cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release $(CCACHE)
 	cmake --build build-release -j $(JOBS) --target benchmarks
 	tests/bench/run-all build-release
 
@@ -64,7 +73,7 @@ FUZZ_JOBS    ?= 1
 fuzz:
 	@.ci/install-deps clang
 	cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
-	  -DCMAKE_CXX_COMPILER=clang++ -DKORDON_FUZZ=ON -DKORDON_SANITIZE=address,undefined
+	  -DCMAKE_CXX_COMPILER=clang++ -DKORDON_FUZZ=ON -DKORDON_SANITIZE=address,undefined $(CCACHE)
 	cmake --build build-fuzz -j $(JOBS) --target fuzz-targets
 	FUZZ_JOBS=$(FUZZ_JOBS) tests/fuzz/run-fuzzers build-fuzz $(FUZZ_SECONDS) $(FUZZ_RUNS)
 

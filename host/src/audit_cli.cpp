@@ -61,22 +61,20 @@ int Verify(int argc, char** argv) {
   pos.add("file", 1);
   po::variables_map vm;
   int rc = 0;
-  if (!ParseCommandLine(argc, argv, d, pos, kUsage, &vm, &rc)) return rc;
+  if (!ParseCommandLine(argc, argv, d, pos, kUsage, &vm, &rc, "kordon audit verify")) return rc;
   if (!vm.count("file")) {
     fmt::print(stderr, "kordon audit verify: FILE is required\n{}", kUsage);
     return 1;
   }
   std::vector<std::array<uint8_t, 32>> trusted;
   if (vm.count("key")) {
-    for (const std::string& path : vm["key"].as<std::vector<std::string>>()) {
-      std::string error;
-      auto k = signing::ReadPublicKeyFile(path, &error);
-      if (!k) {
-        fmt::print(stderr, "kordon audit verify: {}\n", error);
-        return 1;
-      }
-      trusted.push_back(k->key);
+    std::string error;
+    auto keys = signing::ReadPublicKeyFiles(vm["key"].as<std::vector<std::string>>(), &error);
+    if (!keys) {
+      fmt::print(stderr, "kordon audit verify: {}\n", error);
+      return 1;
     }
+    for (const signing::PublicKey& k : *keys) trusted.push_back(k.key);
   }
   const std::string file = vm["file"].as<std::string>();
   audit::VerifyResult r = audit::VerifyAuditFile(file, trusted);
@@ -113,7 +111,7 @@ int Show(int argc, char** argv) {
   pos.add("file", 1);
   po::variables_map vm;
   int rc = 0;
-  if (!ParseCommandLine(argc, argv, d, pos, kUsage, &vm, &rc)) return rc;
+  if (!ParseCommandLine(argc, argv, d, pos, kUsage, &vm, &rc, "kordon audit show")) return rc;
   if (!vm.count("file")) {
     fmt::print(stderr, "kordon audit show: FILE is required\n{}", kUsage);
     return 1;

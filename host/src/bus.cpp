@@ -145,6 +145,21 @@ void Bus::CloseIngress() {
   std::lock_guard<std::mutex> lock(control_mutex_);
   if (!running_) return;
   control_client_.send(zmq::str_buffer("close-ingress"), zmq::send_flags::none);
+  // The broker answers once the ingress is drained and closed.
+  zmq::pollitem_t item{control_client_.handle(), 0, ZMQ_POLLIN, 0};
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  for (auto now = std::chrono::steady_clock::now(); now < deadline;
+       now = std::chrono::steady_clock::now()) {
+    try {
+      zmq::poll(&item, 1, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now));
+    } catch (const zmq::error_t&) {
+      continue;  // EINTR
+    }
+    zmq::message_t reply;
+    if ((item.revents & ZMQ_POLLIN) && control_client_.recv(reply, zmq::recv_flags::dontwait))
+      return;
+  }
+  spdlog::error("bus: the broker did not confirm the ingress closed within 5 s");
 }
 
 void Bus::Stop() {
@@ -166,10 +181,20 @@ void Bus::MakeCurveServer(zmq::socket_t& socket) {
   socket.set(zmq::sockopt::zap_domain, "kordon.bus");
 }
 
-void Bus::HandleMonitor(curve::SocketMonitor& monitor, const char* what, std::string* last_peer) {
+void Bus::HandleMonitor(curve::SocketMonitor& monitor, const char* what, MonitorState* state) {
   while (std::optional<curve::SocketEvent> e = monitor.Read()) {
+    const int fd = static_cast<int>(e->value);
     if (e->event == ZMQ_EVENT_ACCEPTED) {
-      *last_peer = PeerOf(static_cast<int>(e->value));
+      state->peers[fd] = PeerOf(fd);
+      continue;
+    }
+    if (e->event == ZMQ_EVENT_DISCONNECTED) {
+      auto peer = state->peers.find(fd);
+      if (state->pending) {
+        LogRefusal(what, *state->pending, peer != state->peers.end() ? peer->second : "?");
+        state->pending.reset();
+      }
+      if (peer != state->peers.end()) state->peers.erase(peer);
       continue;
     }
     if (!e->IsHandshakeFailure()) continue;
@@ -185,12 +210,19 @@ void Bus::HandleMonitor(curve::SocketMonitor& monitor, const char* what, std::st
                            e->value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH);
     std::atomic<uint64_t>& counter = mismatch ? stats_.refused_mechanism : stats_.refused_handshake;
     counter.fetch_add(1, std::memory_order_relaxed);
-    // The monitor names the endpoint, not the peer: the peer is the last connection accepted.
-    (mismatch ? refused_mechanism_log_ : refused_handshake_log_).Log(spdlog::level::warn,
-        fmt::format("bus {}: refused a client from {} ({}): {} ({} refused so far)", what,
-                    *last_peer, mismatch ? "no CURVE" : "failed CURVE handshake", e->Describe(),
-                    stats_.refused()));
+    // Never expected (a failure is followed by its disconnect); log the earlier one unnamed.
+    if (state->pending) LogRefusal(what, *state->pending, "?");
+    state->pending = MonitorState::Refusal{mismatch, e->Describe()};
   }
+}
+
+void Bus::LogRefusal(const char* what, const MonitorState::Refusal& refusal,
+                     const std::string& peer) {
+  (refusal.mismatch ? refused_mechanism_log_ : refused_handshake_log_)
+      .Log(spdlog::level::warn,
+           fmt::format("bus {}: refused a client from {} ({}): {} ({} refused so far)", what, peer,
+                       refusal.mismatch ? "no CURVE" : "failed CURVE handshake", refusal.detail,
+                       stats_.refused()));
 }
 
 void Bus::FlushLogs() {
@@ -204,7 +236,7 @@ void Bus::FlushLogs() {
 
 void Bus::Run() {
   bool ingress_open = in_external_.handle() != nullptr;
-  std::string ingress_peer = "?", egress_peer = "?";
+  MonitorState ingress_state, egress_state;
   for (;;) {
     std::vector<zmq::pollitem_t> items = {
         {control_.handle(), 0, ZMQ_POLLIN, 0},
@@ -269,6 +301,7 @@ void Bus::Run() {
           ingress_open = false;
           spdlog::debug("bus: ingress closed");
         }
+        control_.send(zmq::str_buffer("ingress-closed"), zmq::send_flags::dontwait);
         continue;
       }
       // stop: forward what in-process publishers already handed over, then leave.
@@ -290,9 +323,9 @@ void Bus::Run() {
     if (external_out != 0 && (items[external_out].revents & ZMQ_POLLIN))
       DrainSubscriptions(out_external_, true);
     if (ingress_events != 0 && (items[ingress_events].revents & ZMQ_POLLIN))
-      HandleMonitor(*ingress_monitor_, "ingress", &ingress_peer);
+      HandleMonitor(*ingress_monitor_, "ingress", &ingress_state);
     if (egress_events != 0 && (items[egress_events].revents & ZMQ_POLLIN))
-      HandleMonitor(*egress_monitor_, "egress", &egress_peer);
+      HandleMonitor(*egress_monitor_, "egress", &egress_state);
   }
   ingress_monitor_.reset();  // before the sockets they watch
   egress_monitor_.reset();

@@ -21,8 +21,10 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -65,7 +67,9 @@ class Bus {
 
   // Binds every endpoint and starts the broker thread. A bind failure names the endpoint.
   Status Start();
-  // Stops taking frames from outside (the first step of a shutdown).
+  // Stops taking frames from outside (the first step of a shutdown). Returns once what external
+  // publishers had already handed over is forwarded to the in-process subscribers' queues (the
+  // drain ends after 50 ms of quiet, 2 s at most), or after 5 s when the broker does not answer.
   void CloseIngress();
   // Forwards what in-process publishers already sent, then stops the broker thread.
   void Stop();
@@ -91,8 +95,21 @@ class Bus {
   void DrainSubscriptions(zmq::socket_t& xpub, bool external);
   // Sets CURVE server options on a TCP socket before its bind.
   void MakeCurveServer(zmq::socket_t& socket);
-  // Reads the events of a monitored endpoint: counts and logs refused handshakes.
-  void HandleMonitor(curve::SocketMonitor& monitor, const char* what, std::string* last_peer);
+  // What HandleMonitor knows about one monitored endpoint's connections.
+  struct MonitorState {
+    std::map<int, std::string> peers;  // fd -> the peer's address, from accept to disconnect
+    // A refusal counted but not logged yet: libzmq names its connection (the fd) only in the
+    // ZMQ_EVENT_DISCONNECTED that follows it at once (both come from the engine's error()).
+    struct Refusal {
+      bool mismatch = false;
+      std::string detail;
+    };
+    std::optional<Refusal> pending;
+  };
+  // Reads the events of a monitored endpoint: counts and logs refused handshakes, each with its
+  // peer's address.
+  void HandleMonitor(curve::SocketMonitor& monitor, const char* what, MonitorState* state);
+  void LogRefusal(const char* what, const MonitorState::Refusal& refusal, const std::string& peer);
 
   zmq::context_t& context_;
   const BusConfig config_;

@@ -7,13 +7,14 @@
 
 namespace kordon::host {
 
-// Parses argv into *vm. Adds --help (-h) to `options`. Returns false when the command should
-// end at once with *exit_code: 1 after printing the error and `usage` to stderr, 0 after
-// printing `usage` and the options for --help.
+// Parses argv into *vm. Adds --help (-h) to `options` unless it has one. Returns false when the
+// command should end at once with *exit_code: 1 after printing "COMMAND: the error" and `usage`
+// to stderr, 0 after printing `usage` and the options for --help. `command` names the
+// subcommand in the error ("kordon journal stats").
 bool ParseCommandLine(int argc, char** argv, boost::program_options::options_description& options,
                       const boost::program_options::positional_options_description& positional,
                       const char* usage, boost::program_options::variables_map* vm,
-                      int* exit_code);
+                      int* exit_code, const char* command = "kordon");
 
 }  // namespace kordon::host
 

@@ -129,12 +129,8 @@ Status ApplyHostSection(const RawSection& section, const std::string& origin, Ho
   config->ready_file = vm["ready_file"].as<std::string>();
   config->plugin_call_timeout_ms = vm["plugin_call_timeout_ms"].as<int64_t>();
   const std::string check = vm["validate_schemas"].as<std::string>();
-  if (check == "off") {
-    config->validate_schemas = SchemaCheck::kOff;
-  } else if (check == "warn") {
-    config->validate_schemas = SchemaCheck::kWarn;
-  } else if (check == "refuse") {
-    config->validate_schemas = SchemaCheck::kRefuse;
+  if (std::optional<SchemaCheck> mode = ParseSchemaCheck(check)) {
+    config->validate_schemas = *mode;
   } else {
     return Status::InvalidArgument(fmt::format(
         "{}:{}: [host] validate_schemas '{}' must be 'off', 'warn' or 'refuse'", origin,
@@ -372,6 +368,21 @@ bool IsValidLogLevel(std::string_view level) {
   for (const char* l : {"trace", "debug", "info", "warn", "error", "off"})
     if (level == l) return true;
   return false;
+}
+
+const char* SchemaCheckName(SchemaCheck mode) {
+  switch (mode) {
+    case SchemaCheck::kOff: return "off";
+    case SchemaCheck::kWarn: return "warn";
+    case SchemaCheck::kRefuse: return "refuse";
+  }
+  return "off";
+}
+
+std::optional<SchemaCheck> ParseSchemaCheck(std::string_view name) {
+  for (SchemaCheck mode : {SchemaCheck::kOff, SchemaCheck::kWarn, SchemaCheck::kRefuse})
+    if (name == SchemaCheckName(mode)) return mode;
+  return std::nullopt;
 }
 
 Result<HostConfig> ParseConfig(std::string_view text, const std::string& origin) {

@@ -4,6 +4,7 @@
 #define KORDON_HOST_CONFIG_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -49,10 +50,12 @@ struct InstanceConfig {
 
 enum class OnPluginError { kStop, kSkip };
 
-// [host] validate_schemas: what the host does with a body an in-process plugin publishes that
-// breaks its schema in sdk/schemas — nothing (off), log and count it (warn), or also refuse the
-// publish with KORDON_E_INVALID_ARGUMENT (refuse).
+// [host] validate_schemas: what the host does with a body a plugin publishes that breaks its
+// schema in sdk/schemas — nothing (off), log and count it (warn), or also refuse the publish
+// with KORDON_E_INVALID_ARGUMENT (refuse). An isolated instance's runner checks the same way.
 enum class SchemaCheck { kOff, kWarn, kRefuse };
+const char* SchemaCheckName(SchemaCheck mode);                    // "off", "warn", "refuse"
+std::optional<SchemaCheck> ParseSchemaCheck(std::string_view name);  // nullopt: not one of them
 
 // How the host supervises instances with isolation = process ([host] supervision.*).
 struct SupervisionConfig {
@@ -106,6 +109,10 @@ Result<HostConfig> LoadConfigFile(const std::string& path);
 // allowed_z85; relative paths are taken against `directory` ("" = the working directory).
 // A secret key file readable by group or others is refused. No-op without CURVE.
 Status LoadBusKeys(BusConfig* bus, const std::string& directory);
+
+// The schemas validate_schemas checks against: schema_dir (relative to the configuration),
+// else the installed SDK's beside this program, else the source tree this host was built from.
+std::string SchemaDirectory(const HostConfig& config);
 
 // Valid instance name: [a-z0-9_-], 1..64 bytes.
 bool IsValidInstanceName(std::string_view name);

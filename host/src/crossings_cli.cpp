@@ -22,6 +22,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli_options.h"
 #include "command.h"
 #include "crossing.h"
 #include "crossing_store.h"
@@ -135,17 +136,9 @@ int Search(int argc, char** argv) {
       "limit", po::value<int64_t>()->default_value(50), "at most this many (1-1000)")(
       "json", "one JSON picture per line");
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(d).run(), vm);
-    po::notify(vm);
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "kordon crossings search: {}\n{}", e.what(), kCrossingsUsage);
-    return 1;
-  }
-  if (vm.count("help")) {
-    std::cout << kCrossingsUsage;
-    return 0;
-  }
+  int rc = 0;
+  if (!ParseCommandLine(argc, argv, d, {}, kCrossingsUsage, &vm, &rc, "kordon crossings search"))
+    return rc;
   if (!vm.count("db")) {
     fmt::print(stderr, "kordon crossings search: --db is required\n{}", kCrossingsUsage);
     return 1;
@@ -194,17 +187,10 @@ int Show(int argc, char** argv) {
   po::positional_options_description pos;
   pos.add("id", 1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(d).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "kordon crossings show: {}\n{}", e.what(), kCrossingsUsage);
-    return 1;
-  }
-  if (vm.count("help")) {
-    std::cout << kCrossingsUsage;
-    return 0;
-  }
+  int rc = 0;
+  if (!ParseCommandLine(argc, argv, d, pos, kCrossingsUsage, &vm, &rc,
+                        "kordon crossings show"))
+    return rc;
   if (!vm.count("db") || !vm.count("id")) {
     fmt::print(stderr, "kordon crossings show: --db and ID are required\n{}", kCrossingsUsage);
     return 1;

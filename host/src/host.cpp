@@ -36,8 +36,6 @@ void Host::AddStaticPlugin(const std::string& library, kordon_plugin_entry_fn en
   static_plugins_.emplace_back(library, entry);
 }
 
-// The schemas validate_schemas checks against: schema_dir (relative to the configuration),
-// else the installed SDK's beside this program, else the source tree this host was built from.
 std::string SchemaDirectory(const HostConfig& config) {
   namespace fs = std::filesystem;
   if (!config.schema_dir.empty()) {
@@ -63,21 +61,16 @@ Status Host::Load() {
     const std::string dir = SchemaDirectory(config_);
     if (!set->Load(dir, &error))
       return Status::InvalidArgument("validate_schemas: the schemas cannot be read: " + error);
-    spdlog::info("validate_schemas = {}: {} schemas from {}; isolated instances are not checked",
+    spdlog::info("validate_schemas = {}: {} schemas from {}",
                  config_.validate_schemas == SchemaCheck::kWarn ? "warn" : "refuse", set->size(),
                  dir);
     schemas_ = std::move(set);
   }
   if (config_.require_signed && vendor_keys_.empty()) {
-    for (const std::string& file : config_.vendor_keys) {
-      std::filesystem::path p(file);
-      if (p.is_relative() && !config_.directory.empty())
-        p = std::filesystem::path(config_.directory) / p;
-      std::string error;
-      std::optional<signing::PublicKey> key = signing::ReadPublicKeyFile(p.string(), &error);
-      if (!key) return Status::InvalidArgument("[host] vendor_keys: " + error);
-      vendor_keys_.push_back(std::move(*key));
-    }
+    std::string error;
+    auto keys = signing::ReadPublicKeyFiles(config_.vendor_keys, &error, config_.directory);
+    if (!keys) return Status::InvalidArgument("[host] vendor_keys: " + error);
+    vendor_keys_ = std::move(*keys);
     spdlog::info("require_signed = true: plugin files must be signed by one of {} vendor key(s)",
                  vendor_keys_.size());
   }
@@ -308,6 +301,24 @@ Status Host::SyncSubscriptions(const std::vector<HostedInstance*>& instances) {
   return Status::Ok();
 }
 
+void Host::FlushToInstances(const char* what) {
+  if (!host_publisher_) return;
+  std::vector<std::string> running;
+  for (size_t k = 0; k < started_; ++k)
+    if (!instances_[k]->stuck()) running.push_back(instances_[k]->name());
+  if (running.empty()) return;
+  const std::string token = fmt::format("flush:{}:{}", what, ++marker_seq_);
+  const auto deadline = std::chrono::steady_clock::now() + kFlushTimeout;
+  Envelope e = NewEnvelope(config_.name);
+  if (Status s = host_publisher_->Send("$ctl.marker", EncodeEnvelope(e), token, kFlushTimeout);
+      !s.ok()) {
+    spdlog::error("cannot flush the messages from the {}: {}", what, s.message());
+    return;
+  }
+  if (!markers_.WaitAll(token, running, deadline))
+    spdlog::error("not every instance handled the messages from the {} within 10 s", what);
+}
+
 Status Host::WriteReadyFile() {
   if (config_.ready_file.empty()) return Status::Ok();
   nlohmann::json j = {{"pid", static_cast<int64_t>(getpid())},
@@ -339,7 +350,12 @@ Status Host::Shutdown() {
   Status result;
   bool stuck = false;
   if (host_publisher_) Announce("host.stopping", nlohmann::json{{"host", config_.name}});
-  if (bus_ != nullptr) bus_->CloseIngress();
+  if (bus_ != nullptr) {
+    bus_->CloseIngress();
+    // What came in from outside before the ingress closed is in the instances' queues now;
+    // every instance handles it before the first one stops (a marker behind it, seen by all).
+    FlushToInstances("ingress");
+  }
   // Stop in reverse order of start; before the next one stops, everything this one published
   // has been handled by every instance still running.
   for (size_t i = started_; i-- > 0;) {

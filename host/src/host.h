@@ -74,6 +74,9 @@ class Host {
   // Publishes a host event; a failure is logged (the event is informational).
   void Announce(const std::string& topic, const nlohmann::json& body);
   Status SyncSubscriptions(const std::vector<HostedInstance*>& instances);
+  // Sends a marker through the bus and waits (10 s at most) until every running instance has
+  // handled it, and so everything queued for it before; `what` names the flush in the log.
+  void FlushToInstances(const char* what);
   // The private directory (mode 0700) of the runner sockets, made on first use.
   Result<std::string> RuntimeDir();
   Status WriteReadyFile();

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bus_client.h"
+#include "cli_options.h"
 #include "envelope.h"
 #include "journal_store.h"
 
@@ -79,20 +80,9 @@ bool ParseArgs(int argc, char** argv, po::options_description& d, po::variables_
                const std::string& usage, int* exit_code) {
   po::positional_options_description pos;
   pos.add("db", 1);
-  d.add_options()("db", po::value<std::string>(), "the journal file")("help,h", "show this help");
-  try {
-    po::store(po::command_line_parser(argc, argv).options(d).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    fmt::print(stderr, "kordon journal: {}\n{}", e.what(), usage);
-    *exit_code = 1;
+  d.add_options()("db", po::value<std::string>(), "the journal file");
+  if (!ParseCommandLine(argc, argv, d, pos, usage.c_str(), &vm, exit_code, "kordon journal"))
     return false;
-  }
-  if (vm.count("help")) {
-    std::cout << usage << "\n" << d;
-    *exit_code = 0;
-    return false;
-  }
   if (!vm.count("db")) {
     fmt::print(stderr, "kordon journal: DB is required\n{}", usage);
     *exit_code = 1;

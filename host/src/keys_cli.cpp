@@ -8,6 +8,7 @@
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
+#include "cli_options.h"
 #include "curve.h"
 
 namespace po = boost::program_options;
@@ -27,17 +28,9 @@ int Generate(int argc, char** argv) {
   d.add_options()("out,o", po::value<std::string>(), "path prefix of the two files")(
       "help,h", "show this help");
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(d).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    fmt::print(stderr, "kordon keys generate: {}\n{}", e.what(), kUsage);
-    return 1;
-  }
-  if (vm.count("help")) {
-    std::cout << kUsage << "\n" << d;
-    return 0;
-  }
+  int rc = 0;
+  if (!ParseCommandLine(argc, argv, d, {}, kUsage, &vm, &rc, "kordon keys generate"))
+    return rc;
   if (!vm.count("out") || vm["out"].as<std::string>().empty()) {
     fmt::print(stderr, "kordon keys generate: --out PREFIX is required\n{}", kUsage);
     return 1;
@@ -59,16 +52,12 @@ int Public(int argc, char** argv) {
   d.add_options()("secret,s", po::value<std::string>(), "a secret key file")(
       "help,h", "show this help");
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(d).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    fmt::print(stderr, "kordon keys public: {}\n{}", e.what(), kUsage);
+  int rc = 0;
+  if (!ParseCommandLine(argc, argv, d, {}, kUsage, &vm, &rc, "kordon keys public"))
+    return rc;
+  if (!vm.count("secret")) {
+    fmt::print(stderr, "kordon keys public: --secret FILE is required\n{}", kUsage);
     return 1;
-  }
-  if (vm.count("help") || !vm.count("secret")) {
-    std::cout << kUsage;
-    return vm.count("help") ? 0 : 1;
   }
   std::string error;
   auto secret = curve::ReadKeyFile(vm["secret"].as<std::string>(), /*secret=*/true, &error);

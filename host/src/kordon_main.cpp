@@ -124,12 +124,6 @@ Status SecureClient(BusClient& client, const Endpoints& e) {
   return client.UseCurve(e.server_key, e.key_file);
 }
 
-// Parses a subcommand's options; returns false (after printing) when the command should end.
-bool Parse(int argc, char** argv, po::options_description& d, po::positional_options_description& pos,
-           po::variables_map& vm, const char* usage, int* exit_code) {
-  return ParseCommandLine(argc, argv, d, pos, usage, &vm, exit_code);
-}
-
 std::string HumanLine(const BusMessage& m) {
   std::time_t secs = static_cast<std::time_t>(m.envelope.time_us / 1000000);
   std::tm tm{};
@@ -155,7 +149,8 @@ int Tail(int argc, char** argv) {
   pos.add("prefix", -1);
   po::variables_map vm;
   int rc = 0;
-  if (!Parse(argc, argv, d, pos, vm, "Usage: kordon tail [PREFIX...] [--json] [--count N]", &rc)) return rc;
+  const char* usage = "Usage: kordon tail [PREFIX...] [--json] [--count N]";
+  if (!ParseCommandLine(argc, argv, d, pos, usage, &vm, &rc, "kordon tail")) return rc;
   Result<Endpoints> ep = ResolveEndpoints(vm);
   if (!ep.ok()) {
     fmt::print(stderr, "kordon tail: {}\n", ep.status().message());
@@ -229,7 +224,7 @@ int Pub(int argc, char** argv) {
   po::variables_map vm;
   int rc = 0;
   const char* usage = "Usage: kordon pub TOPIC JSON [--lane L] [--crossing ID]";
-  if (!Parse(argc, argv, d, pos, vm, usage, &rc)) return rc;
+  if (!ParseCommandLine(argc, argv, d, pos, usage, &vm, &rc, "kordon pub")) return rc;
   if (!vm.count("topic") || !vm.count("body")) {
     fmt::print(stderr, "kordon pub: TOPIC and JSON are required\n{}\n", usage);
     return 1;
@@ -307,7 +302,7 @@ int Devices(int argc, char** argv) {
   po::variables_map vm;
   int rc = 0;
   const char* usage = "Usage: kordon devices [--device NAME] [--wait-ms N] [--json]";
-  if (!Parse(argc, argv, d, pos, vm, usage, &rc)) return rc;
+  if (!ParseCommandLine(argc, argv, d, pos, usage, &vm, &rc, "kordon devices")) return rc;
   const int64_t wait_ms = vm["wait-ms"].as<int64_t>();
   if (wait_ms < 1 || wait_ms > 600000) {
     fmt::print(stderr, "kordon devices: --wait-ms must be 1..600000\n");
@@ -395,7 +390,7 @@ int PluginInfo(int argc, char** argv) {
   po::variables_map vm;
   int rc = 0;
   const char* usage = "Usage: kordon plugin info FILE [--json]";
-  if (!Parse(argc, argv, d, pos, vm, usage, &rc)) return rc;
+  if (!ParseCommandLine(argc, argv, d, pos, usage, &vm, &rc, "kordon plugin info")) return rc;
   if (!vm.count("file")) {
     fmt::print(stderr, "kordon plugin info: FILE is required\n{}\n", usage);
     return 1;

@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli_options.h"
 #include "manifest.h"
 #include "manifest_message.h"
 #include "manifest_store.h"
@@ -33,25 +34,6 @@ const char kManifestUsage[] =
     "  kordon manifest import FILE... --db PATH [--dry-run]   (.csv is CSV, else JSON Lines)\n"
     "  kordon manifest lookup --db PATH (--plate P | --container C | --manifest N) [--json]\n";
 
-bool ParseArgs(int argc, char** argv, po::options_description& d,
-               const po::positional_options_description& pos, po::variables_map& vm,
-               const char* what, int* rc) {
-  try {
-    po::store(po::command_line_parser(argc, argv).options(d).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "kordon manifest {}: {}\n{}", what, e.what(), kManifestUsage);
-    *rc = 1;
-    return false;
-  }
-  if (vm.count("help")) {
-    std::cout << kManifestUsage << d;
-    *rc = 0;
-    return false;
-  }
-  return true;
-}
-
 int Import(int argc, char** argv) {
   po::options_description d("kordon manifest import FILE... --db PATH");
   d.add_options()("help,h", "this help")("db", po::value<std::string>(), "the SQLite file")(
@@ -61,7 +43,8 @@ int Import(int argc, char** argv) {
   pos.add("file", -1);
   po::variables_map vm;
   int rc = 0;
-  if (!ParseArgs(argc, argv, d, pos, vm, "import", &rc)) return rc;
+  if (!ParseCommandLine(argc, argv, d, pos, kManifestUsage, &vm, &rc, "kordon manifest import"))
+    return rc;
   const bool dry_run = vm.count("dry-run") > 0;
   if (!vm.count("file") || (!dry_run && !vm.count("db"))) {
     fmt::print(stderr, "kordon manifest import: FILE and --db are required\n{}", kManifestUsage);
@@ -126,7 +109,8 @@ int Lookup(int argc, char** argv) {
   po::positional_options_description pos;
   po::variables_map vm;
   int rc = 0;
-  if (!ParseArgs(argc, argv, d, pos, vm, "lookup", &rc)) return rc;
+  if (!ParseCommandLine(argc, argv, d, pos, kManifestUsage, &vm, &rc, "kordon manifest lookup"))
+    return rc;
   const int given = static_cast<int>(vm.count("plate") + vm.count("container") +
                                      vm.count("manifest"));
   if (!vm.count("db") || given != 1) {

@@ -262,6 +262,20 @@ std::optional<PublicKey> ReadPublicKeyFile(const std::string& path, std::string*
   return key;
 }
 
+std::optional<std::vector<PublicKey>> ReadPublicKeyFiles(const std::vector<std::string>& paths,
+                                                         std::string* error,
+                                                         const std::string& directory) {
+  std::vector<PublicKey> keys;
+  for (const std::string& path : paths) {
+    std::filesystem::path p(path);
+    if (p.is_relative() && !directory.empty()) p = std::filesystem::path(directory) / p;
+    std::optional<PublicKey> key = ReadPublicKeyFile(p.string(), error);
+    if (!key) return std::nullopt;
+    keys.push_back(std::move(*key));
+  }
+  return keys;
+}
+
 std::string SignedMessage(const Signature& sig) {
   std::string m(kSigDomain, sizeof(kSigDomain));  // with its '\0'
   m.append(kAlgorithm, sizeof(kAlgorithm));

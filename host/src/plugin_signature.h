@@ -67,6 +67,12 @@ std::optional<SigningKey> ReadSigningKeyFile(const std::string& path, std::strin
 // line). The id, when given, must match the key.
 std::optional<PublicKey> ReadPublicKeyFile(const std::string& path, std::string* error);
 
+// Reads every file of `paths` (relative ones from `directory` when it is not empty); stops at
+// the first that cannot be read, with its error.
+std::optional<std::vector<PublicKey>> ReadPublicKeyFiles(const std::vector<std::string>& paths,
+                                                         std::string* error,
+                                                         const std::string& directory = "");
+
 struct Signature {
   std::string key_id;
   std::string file;   // base name

@@ -494,6 +494,7 @@ void RemoteInstance::MergeRunnerStats(const nlohmann::json& j) {
   stats_.request_timeouts = field("request_timeouts");
   stats_.late_replies = field("late_replies");
   stats_.throttled = field("throttled");
+  stats_.schema_violations = field("schema_violations");
   // published and publish_failures are counted here, where the bus takes the messages; the
   // runner's own refusals (invalid, throttled, busy) are added.
   runner_publish_failures_ = field("publish_failures");
@@ -562,6 +563,8 @@ Status RemoteInstance::StartRunner(bool to_running) {
   init.heartbeat_ms = sv_.heartbeat_ms;
   init.missed_heartbeats = sv_.missed_heartbeats;
   init.log_level = spdlog::level::to_string_view(spdlog::get_level()).data();
+  init.validate_schemas = host_config_.validate_schemas;
+  if (init.validate_schemas != SchemaCheck::kOff) init.schema_dir = SchemaDirectory(host_config_);
   (void)SendLink({kVerbInit, EncodeRunnerInit(init).dump()});
   if (Status s = CallAndWait("create", call_limit); !s.ok()) return fail(s);
   phase_ = Phase::kCreated;

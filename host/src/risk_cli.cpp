@@ -27,6 +27,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bus_client.h"
+#include "cli_options.h"
 #include "engine.h"
 #include "facts.h"
 #include "profile.h"
@@ -72,25 +73,6 @@ std::optional<Loaded> Load(const std::string& path, const char* who) {
   return l;
 }
 
-bool ParseArgs(int argc, char** argv, po::options_description& d,
-               po::positional_options_description& pos, po::variables_map& vm, int* rc) {
-  d.add_options()("help,h", "this help");
-  try {
-    po::store(po::command_line_parser(argc, argv).options(d).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "kordon risk: {}\n{}", e.what(), kRiskUsage);
-    *rc = 1;
-    return false;
-  }
-  if (vm.count("help")) {
-    std::cout << kRiskUsage << "\n" << d;
-    *rc = 0;
-    return false;
-  }
-  return true;
-}
-
 std::string Thresholds(const risk::Profile& p) {
   std::string s;
   for (size_t c = 1; c < risk::kChannelCount; ++c)
@@ -118,7 +100,7 @@ int Check(int argc, char** argv) {
   pos.add("profile", 1);
   po::variables_map vm;
   int rc = 0;
-  if (!ParseArgs(argc, argv, d, pos, vm, &rc)) return rc;
+  if (!ParseCommandLine(argc, argv, d, pos, kRiskUsage, &vm, &rc, "kordon risk")) return rc;
   if (!vm.count("profile")) {
     fmt::print(stderr, "kordon risk check: PROFILE is required\n{}", kRiskUsage);
     return 1;
@@ -188,7 +170,7 @@ int Compare(int argc, char** argv) {
   po::positional_options_description pos;
   po::variables_map vm;
   int rc = 0;
-  if (!ParseArgs(argc, argv, d, pos, vm, &rc)) return rc;
+  if (!ParseCommandLine(argc, argv, d, pos, kRiskUsage, &vm, &rc, "kordon risk")) return rc;
   if (!vm.count("live") || !vm.count("candidate") || !vm.count("replay")) {
     fmt::print(stderr, "kordon risk compare: --live, --candidate and --replay are required\n{}",
                kRiskUsage);

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 
 #include <filesystem>
+#include <optional>
 
 #include "subprocess.h"
 
@@ -31,7 +32,9 @@ nlohmann::json EncodeRunnerInit(const RunnerInit& init) {
                         {"call_timeout_ms", init.call_timeout_ms},
                         {"heartbeat_ms", init.heartbeat_ms},
                         {"missed_heartbeats", init.missed_heartbeats},
-                        {"log_level", init.log_level}};
+                        {"log_level", init.log_level},
+                        {"validate_schemas", SchemaCheckName(init.validate_schemas)},
+                        {"schema_dir", init.schema_dir}};
 }
 
 Status DecodeRunnerInit(const nlohmann::json& j, RunnerInit* out) {
@@ -60,6 +63,13 @@ Status DecodeRunnerInit(const nlohmann::json& j, RunnerInit* out) {
     out->heartbeat_ms = j.at("heartbeat_ms").get<int64_t>();
     out->missed_heartbeats = j.at("missed_heartbeats").get<int64_t>();
     out->log_level = j.at("log_level").get<std::string>();
+    const std::string check = j.at("validate_schemas").get<std::string>();
+    std::optional<SchemaCheck> mode = ParseSchemaCheck(check);
+    if (!mode)
+      return Status::InvalidArgument("bad init document from the host: validate_schemas '" +
+                                     check + "'");
+    out->validate_schemas = *mode;
+    out->schema_dir = j.at("schema_dir").get<std::string>();
   } catch (const nlohmann::json::exception& e) {
     return Status::InvalidArgument(fmt::format("bad init document from the host: {}", e.what()));
   }
@@ -77,7 +87,8 @@ nlohmann::json StatsToJson(const InstanceStats& s) {
                         {"requests", s.requests.load()},
                         {"request_timeouts", s.request_timeouts.load()},
                         {"late_replies", s.late_replies.load()},
-                        {"throttled", s.throttled.load()}};
+                        {"throttled", s.throttled.load()},
+                        {"schema_violations", s.schema_violations.load()}};
 }
 
 std::string RunnerPath(const SupervisionConfig& supervision) {

@@ -46,6 +46,10 @@ struct RunnerInit {
   int64_t heartbeat_ms = 1000;
   int64_t missed_heartbeats = 3;
   std::string log_level = "info";
+  // [host] validate_schemas, applied by the runner to what the plugin publishes (as the host
+  // does in process), with the schemas of this directory.
+  SchemaCheck validate_schemas = SchemaCheck::kOff;
+  std::string schema_dir;
 };
 
 nlohmann::json EncodeRunnerInit(const RunnerInit& init);

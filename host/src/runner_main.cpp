@@ -33,6 +33,7 @@
 #include "plugin_instance.h"
 #include "plugin_library.h"
 #include "runner_link.h"
+#include "schema.h"
 
 using namespace kordon::host;
 
@@ -248,8 +249,20 @@ int main(int argc, char** argv) {
   markers.on_seen = [&](const std::string&, const std::string& token) {
     outbox.Push(kVerbSeen, token);
   };
+  schema::SchemaSet schemas;  // outlives the instance, which holds a pointer to it
   auto instance = std::make_unique<PluginInstance>(library.value(), init.instance, bus, markers,
                                                    std::chrono::milliseconds(init.call_timeout_ms));
+  // validate_schemas: the runner checks what the plugin publishes as the host does in process,
+  // so that a refused body fails the plugin's own publish call here too.
+  if (init.validate_schemas != SchemaCheck::kOff) {
+    std::string error;
+    if (!schemas.Load(init.schema_dir, &error)) {
+      const std::string why = "validate_schemas: the schemas cannot be read: " + error;
+      (void)Send(link, {kVerbFail, why});
+      Leave(4, why);
+    }
+    instance->SetSchemaCheck(&schemas, init.validate_schemas);
+  }
   instance->SetDispatchHook([&] { dispatched.fetch_add(1, std::memory_order_relaxed); });
   instance->Launch();
 

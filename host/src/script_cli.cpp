@@ -24,6 +24,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli_options.h"
 #include "config.h"
 #include "replay.h"
 #include "script.h"
@@ -115,26 +116,13 @@ bool ReadCommon(const po::variables_map& vm, const char* who, Common* c, int* rc
 
 bool ParseArgs(int argc, char** argv, po::options_description& d,
                po::positional_options_description& pos, po::variables_map& vm, int* rc) {
-  d.add_options()("help,h", "this help")(
+  d.add_options()(
       "setting", po::value<std::vector<std::string>>()->composing(),
       "KEY=VALUE: a setting of the script (kordon.setting), repeatable")(
       "config", po::value<std::string>(), "a host configuration file")(
       "procedure", po::value<std::string>(),
       "the [plugin.NAME] section of --config whose settings the script gets");
-  try {
-    po::store(po::command_line_parser(argc, argv).options(d).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "kordon script: {}\n{}", e.what(), kScriptUsage);
-    *rc = 1;
-    return false;
-  }
-  if (vm.count("help")) {
-    std::cout << kScriptUsage << "\n" << d;
-    *rc = 0;
-    return false;
-  }
-  return true;
+  return ParseCommandLine(argc, argv, d, pos, kScriptUsage, &vm, rc, "kordon script");
 }
 
 void PrintErrors(const std::vector<lua::ScriptError>& errors) {

@@ -35,7 +35,8 @@ int GenerateSigningKeyCommand(int argc, char** argv) {
       "help,h", "show this help");
   po::variables_map vm;
   int rc = 0;
-  if (!ParseCommandLine(argc, argv, d, {}, kUsage, &vm, &rc)) return rc;
+  if (!ParseCommandLine(argc, argv, d, {}, kUsage, &vm, &rc, "kordon keys generate-signing"))
+    return rc;
   if (!vm.count("out") || vm["out"].as<std::string>().empty()) {
     fmt::print(stderr, "kordon keys generate-signing: --out PREFIX is required\n{}", kUsage);
     return 1;
@@ -63,7 +64,7 @@ int PluginSignCommand(int argc, char** argv) {
   pos.add("file", 1);
   po::variables_map vm;
   int rc = 0;
-  if (!ParseCommandLine(argc, argv, d, pos, kUsage, &vm, &rc)) return rc;
+  if (!ParseCommandLine(argc, argv, d, pos, kUsage, &vm, &rc, "kordon plugin sign")) return rc;
   if (!vm.count("file") || !vm.count("key")) {
     fmt::print(stderr, "kordon plugin sign: FILE and --key are required\n{}", kUsage);
     return 1;
@@ -109,22 +110,18 @@ int PluginVerifyCommand(int argc, char** argv) {
   pos.add("file", 1);
   po::variables_map vm;
   int rc = 0;
-  if (!ParseCommandLine(argc, argv, d, pos, kUsage, &vm, &rc)) return rc;
+  if (!ParseCommandLine(argc, argv, d, pos, kUsage, &vm, &rc, "kordon plugin verify")) return rc;
   if (!vm.count("file") || !vm.count("key")) {
     fmt::print(stderr, "kordon plugin verify: FILE and --key are required\n{}", kUsage);
     return 1;
   }
-  std::vector<signing::PublicKey> keys;
-  for (const std::string& path : vm["key"].as<std::vector<std::string>>()) {
-    std::string error;
-    std::optional<signing::PublicKey> k = signing::ReadPublicKeyFile(path, &error);
-    if (!k) {
-      fmt::print(stderr, "kordon plugin verify: {}\n", error);
-      return 1;
-    }
-    keys.push_back(std::move(*k));
+  std::string error;
+  auto keys = signing::ReadPublicKeyFiles(vm["key"].as<std::vector<std::string>>(), &error);
+  if (!keys) {
+    fmt::print(stderr, "kordon plugin verify: {}\n", error);
+    return 1;
   }
-  signing::Verification v = signing::VerifyFile(vm["file"].as<std::string>(), keys);
+  signing::Verification v = signing::VerifyFile(vm["file"].as<std::string>(), *keys);
   fmt::print("{}: {}\n", v.ok() ? "VERIFIED" : "REFUSED", v.reason);
   if (!v.ok()) fmt::print("reason: {}\n", signing::VerdictName(v.verdict));
   return v.ok() ? 0 : 2;

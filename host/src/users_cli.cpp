@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "accounts.h"
+#include "cli_options.h"
 
 namespace po = boost::program_options;
 namespace kc = kordon::console;
@@ -106,13 +107,9 @@ int UsersCommand(int argc, char** argv) {
   po::positional_options_description pos;
   pos.add("name", 1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc - 1, argv + 1).options(d).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "kordon user: {}\n{}", e.what(), kUsersUsage);
-    return 1;
-  }
+  int rc = 0;
+  if (!ParseCommandLine(argc - 1, argv + 1, d, pos, kUsersUsage, &vm, &rc, "kordon user"))
+    return rc;
   if (!vm.count("db")) {
     fmt::print(stderr, "kordon user: --db FILE is required\n{}", kUsersUsage);
     return 1;

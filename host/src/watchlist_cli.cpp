@@ -18,6 +18,7 @@
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
+#include "cli_options.h"
 #include "store.h"
 #include "watchlist.h"
 
@@ -42,17 +43,10 @@ int Import(int argc, char** argv) {
   po::positional_options_description pos;
   pos.add("db", 1).add("file", 1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(d).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "kordon watchlist import: {}\n{}", e.what(), kWatchlistUsage);
-    return 1;
-  }
-  if (vm.count("help")) {
-    std::cout << kWatchlistUsage;
-    return 0;
-  }
+  int rc = 0;
+  if (!ParseCommandLine(argc, argv, d, pos, kWatchlistUsage, &vm, &rc,
+                        "kordon watchlist import"))
+    return rc;
   if (!vm.count("db") || !vm.count("file") || !vm.count("list")) {
     fmt::print(stderr, "kordon watchlist import: DB, FILE and --list are required\n{}",
                kWatchlistUsage);
@@ -91,16 +85,13 @@ int Check(int argc, char** argv) {
   po::positional_options_description pos;
   pos.add("db", 1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(d).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "kordon watchlist check: {}\n{}", e.what(), kWatchlistUsage);
+  int rc = 0;
+  if (!ParseCommandLine(argc, argv, d, pos, kWatchlistUsage, &vm, &rc,
+                        "kordon watchlist check"))
+    return rc;
+  if (!vm.count("db")) {
+    fmt::print(stderr, "kordon watchlist check: DB is required\n{}", kWatchlistUsage);
     return 1;
-  }
-  if (vm.count("help") || !vm.count("db")) {
-    std::cout << kWatchlistUsage;
-    return vm.count("help") ? 0 : 1;
   }
   auto get = [&](const char* k) { return vm.count(k) ? vm[k].as<std::string>() : std::string(); };
   wl::Query q;

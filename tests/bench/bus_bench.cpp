@@ -43,6 +43,7 @@
 #include <zmq.hpp>
 
 #include "bench_row.h"
+#include "bench_stats.h"
 #include "config.h"
 #include "envelope.h"
 #include "host.h"
@@ -50,6 +51,9 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using kordon::bench::Median;
+using kordon::bench::NowNs;
+using kordon::bench::Percentile;
 
 constexpr char kTopic[] = "scanner.plate.read";
 constexpr char kProbeTopic[] = "bench.probe";
@@ -65,10 +69,6 @@ constexpr char kSourceInstance[] = "source";
 constexpr char kSourceLane[] = "lane-1";
 constexpr char kSourceLibrary[] = "bench-source";
 constexpr char kSinkLibrary[] = "bench-sink";
-
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
-}
 
 // CPU time of the whole process (every thread), in nanoseconds: a figure that other programs
 // on the machine disturb much less than wall-clock time.
@@ -605,19 +605,6 @@ struct Side {
   std::vector<std::string> errors;
 };
 
-double Percentile(const std::vector<int64_t>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  auto rank = static_cast<size_t>(std::ceil(p * static_cast<double>(sorted.size())));
-  return static_cast<double>(sorted[std::clamp<size_t>(rank, 1, sorted.size()) - 1]);
-}
-
-double Median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t n = v.size();
-  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 void Summarize(Side& side) {
   std::vector<double> rates;
   std::vector<const RunResult*> all;
@@ -638,8 +625,7 @@ void Summarize(Side& side) {
   }
   side.median_msgs_per_s = Median(rates);
   side.median_cpu_us_per_msg = Median(cpu);
-  std::vector<int64_t> lat = side.paced.latencies_ns;
-  std::sort(lat.begin(), lat.end());
+  const std::vector<int64_t>& lat = side.paced.latencies_ns;
   side.p50_us = Percentile(lat, 0.50) / 1e3;
   side.p99_us = Percentile(lat, 0.99) / 1e3;
   side.p999_us = Percentile(lat, 0.999) / 1e3;

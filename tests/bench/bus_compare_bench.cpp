@@ -52,12 +52,16 @@
 #include <zmq.hpp>
 
 #include "bench_row.h"
+#include "bench_stats.h"
 #include "envelope.h"
 #include "host_harness.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using kordon::bench::Median;
+using kordon::bench::NowNs;
+using kordon::bench::Percentile;
 using namespace std::chrono_literals;
 using namespace kordon::testing;
 
@@ -67,11 +71,6 @@ constexpr char kMqttTopic[] = "bench/tcp";
 constexpr char kMqttSync[] = "bench/sync";
 constexpr int kQueueLimit = 10000;  // the host's default bus.queue_limit, used by every path
 constexpr auto kStallLimit = 3s;    // no progress for this long: what is missing is lost
-
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
-      .count();
-}
 
 struct Options {
   uint64_t messages = 50000;
@@ -527,19 +526,6 @@ Run RunMqtt(uint16_t port, const Load& load, bool record) {
 // ---------------------------------------------------------------------------------------------
 // Figures
 
-double Percentile(std::vector<int64_t> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  auto rank = static_cast<size_t>(std::ceil(p * static_cast<double>(v.size())));
-  return static_cast<double>(v[std::clamp<size_t>(rank, 1, v.size()) - 1]) / 1e3;
-}
-
-double Median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
-
 struct Side {
   std::vector<Run> throughput;
   Run paced;
@@ -553,9 +539,9 @@ struct Side {
     std::vector<double> rates;
     for (const Run& r : throughput) rates.push_back(r.msgs_per_s);
     msgs_per_s = Median(rates);
-    p50 = Percentile(paced.latencies_ns, 0.50);
-    p99 = Percentile(paced.latencies_ns, 0.99);
-    p999 = Percentile(paced.latencies_ns, 0.999);
+    p50 = Percentile(paced.latencies_ns, 0.50) / 1e3;
+    p99 = Percentile(paced.latencies_ns, 0.99) / 1e3;
+    p999 = Percentile(paced.latencies_ns, 0.999) / 1e3;
     std::vector<const Run*> all{&paced};
     for (const Run& r : throughput) all.push_back(&r);
     for (const Run* r : all) {

@@ -28,10 +28,12 @@
 #include "container_message.h"
 #include "plate_message.h"
 #include "bench_row.h"
+#include "bench_stats.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using kordon::bench::Median;
 
 struct Workload {
   const char* name;
@@ -111,11 +113,6 @@ size_t ForEachLine(const std::string& bytes, Fn&& fn) {
 }
 
 volatile size_t g_sink = 0;  // keeps the work from being optimised away
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 

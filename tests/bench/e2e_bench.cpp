@@ -52,11 +52,14 @@
 
 #include "accounts.h"
 #include "bench_row.h"
+#include "bench_stats.h"
 #include "host_harness.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using kordon::bench::NowNs;
+using kordon::bench::Percentile;
 using namespace std::chrono_literals;
 using namespace kordon::testing;
 
@@ -70,18 +73,6 @@ int64_t WallUs() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
-      .count();
-}
-
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t i = static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
-  return v[std::min(i, v.size() - 1)];
 }
 
 // --- /proc ------------------------------------------------------------------------------------

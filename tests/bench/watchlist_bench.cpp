@@ -27,10 +27,12 @@
 #include "names.h"
 #include "watchlist.h"
 #include "bench_row.h"
+#include "bench_stats.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using kordon::bench::Percentile;
 namespace wl = kordon::watchlist;
 
 const char* const kSyllables[] = {
@@ -75,12 +77,6 @@ struct Generator {
     return b;
   }
 };
-
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
-}
 
 }  // namespace
 

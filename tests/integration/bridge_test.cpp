@@ -23,7 +23,6 @@
 #include <nlohmann/json.hpp>
 
 #include "host_harness.h"
-#include "sqlite_db.h"
 
 namespace kordon::testing {
 namespace {
@@ -62,44 +61,10 @@ std::string SiteConfig(const TempDir& dir, const std::string& keys, const std::s
                            "\nack_timeout_ms = 1000\nheartbeat_ms = 300\nstatus_interval_ms = 500");
 }
 
-// The `n` of every test.stream message the bridge published into this site's journal, in
-// journal order.
-std::vector<int> BridgedNumbers(const std::string& journal, const std::string& from) {
-  std::vector<int> out;
-  sqlite::DbStatus s;
-  sqlite::OpenOptions o;
-  o.read_only = true;
-  auto db = sqlite::Db::Open(journal, o, &s);
-  if (!db) return out;
-  auto q = db->Prepare(
-      "SELECT body FROM messages WHERE topic = 'test.stream' AND source = 'blo' ORDER BY seq",
-      &s);
-  if (!q) return out;
-  while (q.Next() == sqlite::Statement::Step::kRow) {
-    nlohmann::json j = nlohmann::json::parse(q.Text(0), nullptr, false);
-    if (j.is_object() && j.value("from", "") == from) out.push_back(j.value("n", -1));
-  }
-  return out;
-}
-
-// Exactly 0..count-1, in order; otherwise says what is wrong.
-std::string CheckOnceInOrder(const std::vector<int>& got, int count) {
-  std::vector<int> seen(count, 0);
-  for (int n : got)
-    if (n >= 0 && n < count) ++seen[n];
-  int missing = 0, doubled = 0;
-  for (int c : seen) {
-    if (c == 0) ++missing;
-    if (c > 1) ++doubled;
-  }
-  int disorder = 0;
-  for (size_t i = 1; i < got.size(); ++i)
-    if (got[i] <= got[i - 1]) ++disorder;
-  if (missing == 0 && doubled == 0 && disorder == 0 && got.size() == static_cast<size_t>(count))
-    return "";
-  return "got " + std::to_string(got.size()) + " of " + std::to_string(count) + ": missing " +
-         std::to_string(missing) + ", doubled " + std::to_string(doubled) + ", out of order " +
-         std::to_string(disorder);
+// The `n` of every test.stream message the bridge (instance "blo") published into this site's
+// journal, in journal order.
+std::vector<int> Bridged(const TempDir& dir, const std::string& from) {
+  return JournalNumbers(dir.File("journal.db"), "test.stream", "blo", from);
 }
 
 // A DEALER that tries to speak KBL/1 to `endpoint`: with `keys` as a CURVE client (server key
@@ -227,12 +192,12 @@ TEST_CASE("two sites: refusals are counted; a cut and restored link loses and do
   // Everything arrives; then a little longer, to see that nothing arrives twice.
   const auto deadline = std::chrono::steady_clock::now() + 30s;
   while (std::chrono::steady_clock::now() < deadline &&
-         (BridgedNumbers(dir_b.File("journal.db"), "site-a").size() < size_t(sent_a) ||
-          BridgedNumbers(dir_a.File("journal.db"), "site-b").size() < size_t(sent_b)))
+         (Bridged(dir_b, "site-a").size() < size_t(sent_a) ||
+          Bridged(dir_a, "site-b").size() < size_t(sent_b)))
     std::this_thread::sleep_for(100ms);
   std::this_thread::sleep_for(1500ms);
-  const std::vector<int> at_b = BridgedNumbers(dir_b.File("journal.db"), "site-a");
-  const std::vector<int> at_a = BridgedNumbers(dir_a.File("journal.db"), "site-b");
+  const std::vector<int> at_b = Bridged(dir_b, "site-a");
+  const std::vector<int> at_a = Bridged(dir_a, "site-b");
   CHECK_MESSAGE(CheckOnceInOrder(at_b, sent_a) == "", "site-a -> site-b\n" << host_b->Log());
   CHECK_MESSAGE(CheckOnceInOrder(at_a, sent_b) == "", "site-b -> site-a\n" << host_a.Log());
   CHECK(sent_a == 560);

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -10,6 +11,8 @@
 #include <thread>
 
 #include <nlohmann/json.hpp>
+
+#include "sqlite_db.h"
 
 namespace kordon::testing {
 
@@ -298,6 +301,49 @@ std::unique_ptr<ChildProcess> LockSqliteFile(const TempDir& dir, const std::stri
     return nullptr;
   }
   return locker;
+}
+
+std::vector<int> JournalNumbers(const std::string& journal, const std::string& topic,
+                                const std::string& source, const std::string& from) {
+  std::vector<int> out;
+  sqlite::DbStatus s;
+  sqlite::OpenOptions o;
+  o.read_only = true;
+  auto db = sqlite::Db::Open(journal, o, &s);
+  if (!db) return out;
+  auto q = db->Prepare("SELECT body FROM messages WHERE topic = ?1 AND source = ?2 ORDER BY seq",
+                       &s);
+  if (!q) return out;
+  q.Bind(1, topic);
+  q.Bind(2, source);
+  while (q.Next() == sqlite::Statement::Step::kRow) {
+    nlohmann::json j = nlohmann::json::parse(q.Text(0), nullptr, false);
+    if (j.is_object() && j.value("from", "") == from) out.push_back(j.value("n", -1));
+  }
+  return out;
+}
+
+std::string CheckOnceInOrder(const std::vector<int>& got, int count) {
+  std::vector<int> seen(static_cast<size_t>(std::max(count, 0)), 0);
+  int foreign = 0;
+  for (int n : got) {
+    if (n >= 0 && n < count) ++seen[static_cast<size_t>(n)];
+    else ++foreign;
+  }
+  int missing = 0, doubled = 0;
+  std::string which;  // the first missing numbers, to see where they went
+  for (size_t n = 0; n < seen.size(); ++n) {
+    if (seen[n] == 0 && ++missing <= 12) which += (which.empty() ? "" : " ") + std::to_string(n);
+    if (seen[n] > 1) ++doubled;
+  }
+  int disorder = 0;
+  for (size_t i = 1; i < got.size(); ++i)
+    if (got[i] <= got[i - 1]) ++disorder;
+  if (missing == 0 && doubled == 0 && disorder == 0 && foreign == 0) return "";
+  return "got " + std::to_string(got.size()) + " of " + std::to_string(count) + ": missing " +
+         std::to_string(missing) + (missing > 0 ? " (" + which + (missing > 12 ? " ...)" : ")") : "") +
+         ", doubled " + std::to_string(doubled) + ", out of order " + std::to_string(disorder) +
+         ", unexpected " + std::to_string(foreign);
 }
 
 }  // namespace kordon::testing

@@ -187,6 +187,16 @@ std::unique_ptr<ChildProcess> LockSqliteFile(const TempDir& dir, const std::stri
 // The 1-based number of the first line of `text` that contains `needle`, or 0.
 int LineOf(const std::string& text, const std::string& needle);
 
+// Message streams numbered 0, 1, 2, ... (the bridge and site tests): the `n` of every `topic`
+// message in the journal file `journal` that instance `source` published and whose body says
+// `"from": from`, in journal order. Empty when the journal cannot be read yet.
+std::vector<int> JournalNumbers(const std::string& journal, const std::string& topic,
+                                const std::string& source, const std::string& from);
+
+// "" when `got` is exactly 0..count-1 in order; otherwise how many are missing, doubled, out of
+// order and outside 0..count-1.
+std::string CheckOnceInOrder(const std::vector<int>& got, int count);
+
 }  // namespace kordon::testing
 
 #endif  // KORDON_TESTS_INTEGRATION_HOST_HARNESS_H_

@@ -1,7 +1,7 @@
-// [host] validate_schemas: a body an in-process plugin publishes that breaks its schema in
-// sdk/schemas is refused (refuse) or let through and logged (warn), counted in the exit
-// statistics; a valid body and a topic without a schema pass; a bad setting is a
-// configuration error.
+// [host] validate_schemas: a body a plugin publishes that breaks its schema in sdk/schemas is
+// refused (refuse) or let through and logged (warn), counted in the exit statistics, in process
+// and in an isolated instance's runner alike; a valid body and a topic without a schema pass; a
+// bad setting is a configuration error.
 #include <signal.h>
 
 #include <string>
@@ -15,9 +15,11 @@ namespace kordon::testing {
 namespace {
 
 // test_c_echo echoes test.ping's body on pong_topic: here a topic with a schema.
-std::string Site(const TempDir& dir, const std::string& mode) {
+std::string Site(const TempDir& dir, const std::string& mode, bool isolated = false) {
   return HostSection(dir, "validate_schemas = " + mode) +
-         PluginSection("echo", TestPlugin("test_c_echo"), "pong_topic = scale.weight.stable");
+         PluginSection("echo", TestPlugin("test_c_echo"),
+                       std::string("pong_topic = scale.weight.stable") +
+                           (isolated ? "\nisolation = process" : ""));
 }
 
 const char kValid[] =
@@ -29,25 +31,28 @@ const char kInvalid[] = R"({"scale":"s","kg":"heavy"})";
 TEST_SUITE("schemas") {
 
 TEST_CASE("validate_schemas = refuse: a body that breaks its schema is not published") {
-  TempDir dir;
-  HostProcess site(dir, Site(dir, "refuse"));
-  std::string why;
-  REQUIRE_MESSAGE(site.WaitReady(10s, &why), why);
-  auto client = ConnectClient(site.ready(), {"scale"}, &why);
-  REQUIRE_MESSAGE(client != nullptr, why);
-  REQUIRE(client->Publish("test.ping", kInvalid).ok());
-  REQUIRE(client->Publish("test.ping", kValid).ok());
-  auto m = ReceiveTopic(*client, "scale.weight.stable", 5s);
-  REQUIRE_MESSAGE(m.has_value(), site.Log());
-  CHECK(m->body.find("24000") != std::string::npos);  // the valid one; the invalid never came
-  CHECK_FALSE(ReceiveTopic(*client, "scale.weight.stable", 500ms).has_value());
-  REQUIRE(site.WaitForLog("the body breaks scale.weight.stable v1", 5s));
-  auto exit = site.StopWith(SIGTERM);
-  REQUIRE(exit.has_value());
-  CHECK(exit->code == 0);
-  CHECK(Contains(site.Log(), "echo: 1 published bodies broke their schema"));
-  CHECK(Contains(site.Log(), "refused: the body breaks scale.weight.stable v1 ($: the required "
-                             "member tare_kg is missing and"));
+  for (bool isolated : {false, true}) {
+    CAPTURE(isolated);
+    TempDir dir;
+    HostProcess site(dir, Site(dir, "refuse", isolated));
+    std::string why;
+    REQUIRE_MESSAGE(site.WaitReady(10s, &why), why);
+    auto client = ConnectClient(site.ready(), {"scale"}, &why);
+    REQUIRE_MESSAGE(client != nullptr, why);
+    REQUIRE(client->Publish("test.ping", kInvalid).ok());
+    REQUIRE(client->Publish("test.ping", kValid).ok());
+    auto m = ReceiveTopic(*client, "scale.weight.stable", 5s);
+    REQUIRE_MESSAGE(m.has_value(), site.Log());
+    CHECK(m->body.find("24000") != std::string::npos);  // the valid one; the invalid never came
+    CHECK_FALSE(ReceiveTopic(*client, "scale.weight.stable", 500ms).has_value());
+    REQUIRE(site.WaitForLog("the body breaks scale.weight.stable v1", 5s));
+    auto exit = site.StopWith(SIGTERM);
+    REQUIRE(exit.has_value());
+    CHECK(exit->code == 0);
+    CHECK(Contains(site.Log(), "echo: 1 published bodies broke their schema"));
+    CHECK(Contains(site.Log(), "refused: the body breaks scale.weight.stable v1 ($: the required "
+                               "member tare_kg is missing and"));
+  }
 }
 
 TEST_CASE("validate_schemas = warn lets it through, logged; off checks nothing") {

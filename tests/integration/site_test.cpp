@@ -25,7 +25,6 @@
 #include <nlohmann/json.hpp>
 
 #include "host_harness.h"
-#include "sqlite_db.h"
 
 namespace kordon::testing {
 namespace {
@@ -93,43 +92,7 @@ std::string LaneConfig(const TempDir& dir, const std::string& keys, const std::s
 // The `n` of every `topic` message from `from` that the bridge (instance "site") published
 // into this host's journal, in journal order.
 std::vector<int> Bridged(const TempDir& dir, const std::string& topic, const std::string& from) {
-  std::vector<int> out;
-  sqlite::DbStatus s;
-  sqlite::OpenOptions o;
-  o.read_only = true;
-  auto db = sqlite::Db::Open(dir.File("journal.db"), o, &s);
-  if (!db) return out;
-  auto q = db->Prepare("SELECT body FROM messages WHERE topic = ?1 AND source = 'site' "
-                       "ORDER BY seq", &s);
-  if (!q) return out;
-  q.Bind(1, topic);
-  while (q.Next() == sqlite::Statement::Step::kRow) {
-    nlohmann::json j = nlohmann::json::parse(q.Text(0), nullptr, false);
-    if (j.is_object() && j.value("from", "") == from) out.push_back(j.value("n", -1));
-  }
-  return out;
-}
-
-// Exactly 0..count-1, in order; otherwise says what is wrong.
-std::string CheckOnceInOrder(const std::vector<int>& got, int count) {
-  std::vector<int> seen(count, 0);
-  int foreign = 0;
-  for (int n : got) {
-    if (n >= 0 && n < count) ++seen[n];
-    else ++foreign;
-  }
-  int missing = 0, doubled = 0;
-  for (int c : seen) {
-    if (c == 0) ++missing;
-    if (c > 1) ++doubled;
-  }
-  int disorder = 0;
-  for (size_t i = 1; i < got.size(); ++i)
-    if (got[i] <= got[i - 1]) ++disorder;
-  if (missing == 0 && doubled == 0 && disorder == 0 && foreign == 0) return "";
-  return "got " + std::to_string(got.size()) + " of " + std::to_string(count) + ": missing " +
-         std::to_string(missing) + ", doubled " + std::to_string(doubled) + ", out of order " +
-         std::to_string(disorder) + ", unexpected " + std::to_string(foreign);
+  return JournalNumbers(dir.File("journal.db"), topic, "site", from);
 }
 
 std::unique_ptr<host::BusClient> HubTool(const ReadyInfo& ready, const std::string& keys) {
