@@ -29,6 +29,7 @@
 #include "journal_cli.h"
 
 namespace po = boost::program_options;
+using kordon::host::ParseCommandLine;
 namespace cx = kordon::crossings;
 using Json = nlohmann::json;
 

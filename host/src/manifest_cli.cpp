@@ -25,6 +25,7 @@
 #include "manifest_store.h"
 
 namespace po = boost::program_options;
+using kordon::host::ParseCommandLine;
 namespace mf = kordon::manifest;
 
 namespace {

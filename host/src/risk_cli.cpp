@@ -33,6 +33,7 @@
 #include "profile.h"
 
 namespace po = boost::program_options;
+using kordon::host::ParseCommandLine;
 namespace risk = kordon::risk;
 using nlohmann::json;
 

@@ -249,7 +249,7 @@ int main(int argc, char** argv) {
   markers.on_seen = [&](const std::string&, const std::string& token) {
     outbox.Push(kVerbSeen, token);
   };
-  schema::SchemaSet schemas;  // outlives the instance, which holds a pointer to it
+  kordon::schema::SchemaSet schemas;  // outlives the instance, which holds a pointer to it
   auto instance = std::make_unique<PluginInstance>(library.value(), init.instance, bus, markers,
                                                    std::chrono::milliseconds(init.call_timeout_ms));
   // validate_schemas: the runner checks what the plugin publishes as the host does in process,

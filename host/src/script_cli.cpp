@@ -30,6 +30,7 @@
 #include "script.h"
 
 namespace po = boost::program_options;
+using kordon::host::ParseCommandLine;
 namespace lua = kordon::lua;
 using nlohmann::json;
 

@@ -26,6 +26,7 @@
 #include "cli_options.h"
 
 namespace po = boost::program_options;
+using kordon::host::ParseCommandLine;
 namespace kc = kordon::console;
 
 namespace {

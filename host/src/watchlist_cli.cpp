@@ -23,6 +23,7 @@
 #include "watchlist.h"
 
 namespace po = boost::program_options;
+using kordon::host::ParseCommandLine;
 namespace wl = kordon::watchlist;
 
 namespace {

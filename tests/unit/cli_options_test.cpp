@@ -1,4 +1,5 @@
 // ParseCommandLine (host/src/cli_options): the one option parser of the `kordon` subcommands.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include "cli_options.h"
 
 #include <unistd.h>
