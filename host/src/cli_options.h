@@ -3,9 +3,19 @@
 #ifndef KORDON_HOST_CLI_OPTIONS_H_
 #define KORDON_HOST_CLI_OPTIONS_H_
 
+#include <exception>
+#include <string>
+
 #include <boost/program_options.hpp>
 
 namespace kordon::host {
+
+// The message of an option-parsing error. Use it instead of what() for every Boost.Program_
+// options error whose values come from outside (command lines, configuration files): Boost
+// 1.74 builds what() by replacing each %placeholder% until none is left, so a value that holds
+// its own placeholder ("%value%") never ends (found by fuzz_config). This replaces each
+// placeholder once, left to right. Any other exception: its what().
+std::string OptionErrorText(const std::exception& e);
 
 // Parses argv into *vm. Adds --help (-h) to `options` unless it has one. Returns false when the
 // command should end at once with *exit_code: 1 after printing "COMMAND: the error" and `usage`

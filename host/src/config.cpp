@@ -10,6 +10,7 @@
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
+#include "cli_options.h"
 #include "curve.h"
 #include "plugin_signature.h"  // file_hash
 #include "topic.h"
@@ -89,14 +90,14 @@ Status ApplyHostSection(const RawSection& section, const std::string& origin, Ho
           "{}:{}: unknown key '{}' in [host] (kordon-host --help lists the keys)", origin, e.line, e.key));
     } catch (const po::error& err) {
       return Status::InvalidArgument(
-          fmt::format("{}:{}: [host] {}: {}", origin, e.line, e.key, err.what()));
+          fmt::format("{}:{}: [host] {}: {}", origin, e.line, e.key, OptionErrorText(err)));
     }
   }
   try {
     po::store(po::parsed_options(&desc), vm);  // fills in the defaults of keys not given
     po::notify(vm);
   } catch (const po::error& err) {
-    return Status::InvalidArgument(fmt::format("{}: [host]: {}", origin, err.what()));
+    return Status::InvalidArgument(fmt::format("{}: [host]: {}", origin, OptionErrorText(err)));
   }
   auto line_of = [&](const std::string& key) {
     for (const RawEntry& e : section.entries)

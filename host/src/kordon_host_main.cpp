@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "cli_options.h"
 #include "config.h"
 #include "host.h"
 #include "logging.h"
@@ -58,7 +59,7 @@ int main(int argc, char** argv) {
     po::store(po::command_line_parser(argc, argv).options(cli).run(), vm);
     po::notify(vm);
   } catch (const po::error& e) {
-    fmt::print(stderr, "kordon-host: {}\n(see kordon-host --help)\n", e.what());
+    fmt::print(stderr, "kordon-host: {}\n(see kordon-host --help)\n", OptionErrorText(e));
     return 1;
   }
   if (vm.count("help")) {

@@ -47,6 +47,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bus_client.h"
+#include "cli_options.h"
 #include "envelope.h"
 #include "schema.h"
 #include "subprocess.h"
@@ -724,17 +725,8 @@ int PluginCheckCommand(int argc, char** argv) {
   po::positional_options_description pos;
   pos.add("file", 1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(d).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "kordon plugin check: {}\n{}\n", e.what(), usage);
-    return 1;
-  }
-  if (vm.count("help")) {
-    std::cout << usage << "\n\n" << d;
-    return 0;
-  }
+  int rc = 0;
+  if (!ParseCommandLine(argc, argv, d, pos, usage, &vm, &rc, "kordon plugin check")) return rc;
   if (!vm.count("file")) {
     fmt::print(stderr, "kordon plugin check: FILE is required\n{}\n", usage);
     return 1;

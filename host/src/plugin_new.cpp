@@ -15,6 +15,8 @@
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
+#include "cli_options.h"
+
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
 
@@ -261,17 +263,8 @@ int PluginNewCommand(int argc, char** argv) {
   po::positional_options_description pos;
   pos.add("name", 1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(d).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "kordon plugin new: {}\n{}\n", e.what(), usage);
-    return 1;
-  }
-  if (vm.count("help")) {
-    std::cout << usage << "\n\n" << d;
-    return 0;
-  }
+  int rc = 0;
+  if (!ParseCommandLine(argc, argv, d, pos, usage, &vm, &rc, "kordon plugin new")) return rc;
   if (!vm.count("name") || !vm.count("kind")) {
     fmt::print(stderr, "kordon plugin new: NAME and --kind are required\n{}\n", usage);
     return 1;

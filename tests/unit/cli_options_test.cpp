@@ -100,3 +100,22 @@ TEST_CASE("--help prints the usage and the options and ends with exit code 0") {
     CHECK(o.err.empty());
   }
 }
+
+TEST_CASE("a value that holds a placeholder of Boost's message is named, and the parse ends") {
+  // Boost 1.74's own what() never returns for this one (its placeholder loop).
+  Outcome o = Parse({"--limit", "x%value%y"});
+  CHECK_FALSE(o.go_on);
+  CHECK(o.exit_code == 1);
+  CHECK(o.err.find("the argument ('x%value%y') for option '--limit' is invalid") !=
+        std::string::npos);
+}
+
+TEST_CASE("OptionErrorText keeps what what() says for ordinary errors") {
+  try {
+    throw po::invalid_option_value("12x");
+  } catch (const po::error_with_option_name& e) {
+    CHECK(kordon::host::OptionErrorText(e) == std::string(e.what()));
+  }
+  const std::runtime_error other("plain");
+  CHECK(kordon::host::OptionErrorText(other) == "plain");
+}
