@@ -44,8 +44,14 @@ configure: deps
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
+# Sanitizer runtime options for the tests and every program they start: UBSan reports with their
+# stack; TSan stops at the first report and reads the suppressions of code built without it
+# (tests/tsan.supp).
+SANITIZER_ENV := UBSAN_OPTIONS=print_stacktrace=1 \
+  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/tsan.supp
+
 test: build
-	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600
+	cd $(BUILD_DIR) && $(SANITIZER_ENV) ctest --output-on-failure -j $(JOBS) --timeout 600
 
 # Debian packages (CPack): kordon (host, tool, plugins, systemd unit) and kordon-sdk-dev.
 package: deps
