@@ -147,8 +147,10 @@ int main(int argc, char** argv) {
   Status stopped = host.Shutdown();
   if (host.stuck()) {
     spdlog::critical("exiting with a plugin stuck in its own code: {}", stopped.message());
-    spdlog::shutdown();
-    std::_Exit(3);  // nothing may be unloaded or destroyed under the stuck thread
+    // Nothing may be unloaded or destroyed under the stuck thread, nor under the bus thread
+    // left running for it: not even the loggers they use (spdlog::shutdown would free them).
+    spdlog::default_logger_raw()->flush();
+    std::_Exit(3);
   }
   if (stopped.ok())
     spdlog::info("stopped cleanly");

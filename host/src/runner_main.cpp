@@ -64,8 +64,9 @@ bool Send(zmq::socket_t& link, std::initializer_list<std::string_view> frames) {
 
 [[noreturn]] void Leave(int code, const std::string& why) {
   spdlog::error("kordon-runner: {}", why);
-  spdlog::shutdown();
-  // Plugin code may still run on other threads: nothing is unloaded or destroyed under it.
+  // Plugin code may still run on other threads, and log: nothing is unloaded or destroyed under
+  // it, not even the loggers (spdlog::shutdown would free them under a logging thread).
+  spdlog::default_logger_raw()->flush();
   std::_Exit(code);
 }
 
