@@ -62,8 +62,7 @@ Status Host::Load() {
     if (!set->Load(dir, &error))
       return Status::InvalidArgument("validate_schemas: the schemas cannot be read: " + error);
     spdlog::info("validate_schemas = {}: {} schemas from {}",
-                 config_.validate_schemas == SchemaCheck::kWarn ? "warn" : "refuse", set->size(),
-                 dir);
+                 SchemaCheckName(config_.validate_schemas), set->size(), dir);
     schemas_ = std::move(set);
   }
   if (config_.require_signed && vendor_keys_.empty()) {

@@ -221,7 +221,12 @@ size_t DamerauLevenshtein(std::string_view a, std::string_view b, size_t limit) 
   if ((n > m ? n - m : m - n) > limit) return limit + 1;
   if (n == 0) return m;
   if (m == 0) return n;
-  // Three rows of the optimal string alignment table, on the stack for names (short).
+  // Only the band |i - j| <= limit of the optimal string alignment table can hold a distance
+  // within the limit (every step off the diagonal costs an edit), so each row computes at
+  // most 2 * limit + 1 cells: O(n * limit), not O(n * m), however long a name a query or a
+  // list brings. Cells beside the band read as "too far" (limit + 1). Three rows, on the
+  // stack for names (short).
+  const size_t far = limit + 1;
   constexpr size_t kStack = 64;
   size_t stack[3][kStack + 1];
   std::vector<size_t> heap;
@@ -235,25 +240,30 @@ size_t DamerauLevenshtein(std::string_view a, std::string_view b, size_t limit) 
   size_t* prev2 = rows[0];
   size_t* prev = rows[1];
   size_t* cur = rows[2];
-  for (size_t j = 0; j <= m; ++j) prev[j] = j;
+  for (size_t j = 0; j <= std::min(m, limit + 1); ++j) prev[j] = std::min(j, far);
   for (size_t i = 1; i <= n; ++i) {
-    cur[0] = i;
-    size_t row_min = cur[0];
-    for (size_t j = 1; j <= m; ++j) {
+    const size_t lo = i > limit ? i - limit : 1;  // the band of row i: [lo, hi]
+    const size_t hi = std::min(m, i + limit);
+    // The cells just outside the band are what the next row (and the one after, for a
+    // transposition) reads beside its own band.
+    cur[lo - 1] = lo == 1 ? std::min(i, far) : far;
+    if (hi < m) cur[hi + 1] = far;
+    size_t row_min = cur[lo - 1];
+    for (size_t j = lo; j <= hi; ++j) {
       const size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
       size_t v = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost});
       if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
         v = std::min(v, prev2[j - 2] + 1);
-      cur[j] = v;
-      row_min = std::min(row_min, v);
+      cur[j] = std::min(v, far);
+      row_min = std::min(row_min, cur[j]);
     }
-    if (row_min > limit) return limit + 1;
+    if (row_min > limit) return far;
     size_t* t = prev2;
     prev2 = prev;
     prev = cur;
     cur = t;
   }
-  return std::min(prev[m], limit + 1);
+  return std::min(prev[m], far);
 }
 
 size_t AllowedTypos(size_t length) {

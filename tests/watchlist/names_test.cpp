@@ -1,5 +1,7 @@
 // Transliteration and name folding (plugins/watchlist/names.h).
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <algorithm>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -112,6 +114,61 @@ TEST_CASE("Damerau-Levenshtein counts a transposition as one edit") {
   CHECK(AllowedTypos(3) == 0);
   CHECK(AllowedTypos(5) == 1);
   CHECK(AllowedTypos(10) == 2);
+}
+
+// The whole optimal string alignment table, for comparison with the banded one.
+size_t FullTableDistance(const std::string& a, const std::string& b) {
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i)
+    for (size_t j = 1; j <= b.size(); ++j) {
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1,
+                          d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  return d[a.size()][b.size()];
+}
+
+TEST_CASE("Damerau-Levenshtein within its band agrees with the whole table") {
+  // Three letters, so that matches, substitutions and transpositions are all common; lengths
+  // on both sides of the 64-letter stack rows; limits up to 4.
+  std::mt19937 random(20261206);
+  auto word = [&](size_t length) {
+    std::string w(length, 'A');
+    for (char& c : w) c = static_cast<char>('A' + random() % 3);
+    return w;
+  };
+  for (int round = 0; round < 4000; ++round) {
+    const std::string a = word(random() % 80);
+    std::string b = a;
+    for (size_t edits = random() % 6; edits > 0 && !b.empty(); --edits) {
+      const size_t at = random() % b.size();
+      switch (random() % 4) {
+        case 0: b[at] = static_cast<char>('A' + random() % 3); break;
+        case 1: b.erase(at, 1); break;
+        case 2: b.insert(at, 1, static_cast<char>('A' + random() % 3)); break;
+        default: if (at + 1 < b.size()) std::swap(b[at], b[at + 1]);
+      }
+    }
+    if (random() % 8 == 0) b = word(random() % 80);  // unrelated words too
+    const size_t limit = random() % 5;
+    const size_t full = FullTableDistance(a, b);
+    INFO(a, " / ", b, " limit ", limit);
+    CHECK(DamerauLevenshtein(a, b, limit) == std::min(full, limit + 1));
+  }
+}
+
+TEST_CASE("Damerau-Levenshtein of long names stays within its band") {
+  const std::string a(20000, 'N');
+  std::string b = a;
+  b[7000] = 'M';
+  b.erase(15000, 1);
+  CHECK(DamerauLevenshtein(a, a, 2) == 0);
+  CHECK(DamerauLevenshtein(a, b, 2) == 2);
+  b[100] = 'M';
+  CHECK(DamerauLevenshtein(a, b, 2) == 3);
 }
 
 TEST_CASE("document numbers and VINs normalise") {
