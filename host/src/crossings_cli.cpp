@@ -79,12 +79,19 @@ void PrintSummary(const Json& s) {
   if (!s["documents"].empty()) fmt::print("    documents: {}\n", Joined(s["documents"]));
   if (!s["containers"].empty()) fmt::print("    containers: {}\n", Joined(s["containers"]));
   if (s.value("hits", 0) > 0) fmt::print("    watchlist hits: {}\n", s["hits"].dump());
-  if (!Text(s, "channel").empty()) fmt::print("    risk channel: {}\n", Text(s, "channel"));
+  if (!Text(s, "channel").empty())
+    fmt::print("    {}: {}\n", s.value("overridden", false) ? "channel (supervisor's override)"
+                                                             : "risk channel",
+               Text(s, "channel"));
   if (s.value("late", false)) fmt::print("    changed after it closed (late)\n");
 }
 
 void PrintPicture(const Json& p) {
   PrintSummary(cx::Summary(p));
+  if (const Json o = p.value("override", Json()); o.is_object())
+    fmt::print("    overridden by {} ({}): {}; the assessment said {}\n", Text(o, "user"),
+               Text(o, "role"), Text(o, "reason"),
+               Text(o, "risk_channel").empty() ? "nothing" : Text(o, "risk_channel"));
   fmt::print("    revision {}, evidence {} messages\n", Text(p, "revision"),
              Text(p, "evidence_total"));
   for (const Json& d : p.value("documents", Json::array()))

@@ -65,7 +65,7 @@ class ConsoleModel {
   const Alert* FindPrompt(const std::string& prompt_id) const;
   // The lane of a crossing the console has seen, or "".
   std::string LaneOf(const std::string& crossing_id) const;
-  // The channel of a crossing's latest assessment, or "".
+  // The channel of a crossing: a supervisor's override, else its latest assessment's, or "".
   std::string ChannelOf(const std::string& crossing_id) const;
 
   const std::map<std::string, uint64_t>& topic_counts() const { return topic_counts_; }

@@ -378,6 +378,58 @@ Outcome Book::OnDecision(const Meta& meta, std::string_view body, int64_t now_us
   return out;
 }
 
+Outcome Book::OnOverride(const Meta& meta, std::string_view body, int64_t now_us) {
+  ++stats_.messages;
+  std::string error;
+  std::optional<Override> o = ParseOverride(body, &error);
+  const std::string what = "officer.override " + meta.id + " refused: ";
+  if (!o) return Reject(what + error);
+  if (!meta.crossing_id.empty() && meta.crossing_id != o->crossing_id)
+    return Reject(what + "its body names crossing '" + o->crossing_id + "', its envelope '" +
+                  meta.crossing_id + "'");
+  Crossing* c = FindMutable(o->crossing_id);
+  if (c == nullptr) {
+    if (!OurLane(meta.lane)) {
+      ++stats_.ignored;
+      return {};
+    }
+    return Reject(what + "unknown crossing '" + o->crossing_id + "'");
+  }
+  Outcome out;
+  const std::string risk_channel = c->RiskChannel();
+  const std::string before = c->Channel();
+  c->channel_override = {
+      {"channel", o->channel},
+      {"previous_channel", o->previous_channel.empty() ? Json(nullptr) : Json(o->previous_channel)},
+      {"risk_channel", risk_channel.empty() ? Json(nullptr) : Json(risk_channel)},
+      {"reason", o->reason},
+      {"user", o->user},
+      {"role", o->role},
+      {"source", meta.source},
+      {"id", meta.id},
+      {"time_us", meta.time_us}};
+  ++c->overrides;
+  ++c->evidence_total;
+  AppendBounded(c, &c->evidence, "evidence", meta.id, options_.limits.evidence);
+  // After the close it still counts (a supervisor reviewing the lane corrects the record),
+  // like a note: the picture changes late.
+  if (c->state == State::kClosed) {
+    c->late = true;
+    ++stats_.late;
+    out.log = "officer.override " + meta.id + " on crossing " + c->id + " after it closed";
+  }
+  Touch(c, now_us, &out);
+  out.reply = {{"ok", true},
+               {"action", "override"},
+               {"crossing_id", c->id},
+               {"lane", c->lane},
+               {"state", StateName(c->state)},
+               {"revision", c->revision},
+               {"changed", "channel " + (before.empty() ? std::string("(none)") : before) +
+                               " -> " + o->channel + " by " + o->user}};
+  return out;
+}
+
 Outcome Book::OnCommand(const Command& cmd, const Meta& meta, int64_t now_us) {
   ++stats_.messages;
   const std::string action = ActionName(cmd.action);

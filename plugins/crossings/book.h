@@ -84,6 +84,8 @@ class Book {
   Outcome OnMessage(const Meta& meta, std::string_view body, int64_t now_us);
   // officer.decision.
   Outcome OnDecision(const Meta& meta, std::string_view body, int64_t now_us);
+  // officer.override: a supervisor's channel for the crossing (after the close too: late).
+  Outcome OnOverride(const Meta& meta, std::string_view body, int64_t now_us);
   // crossings.command / crossing.command, already parsed.
   Outcome OnCommand(const Command& command, const Meta& meta, int64_t now_us);
   // Closes what the idle timeout and max_open say.

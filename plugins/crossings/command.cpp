@@ -118,6 +118,56 @@ bool ValidLane(std::string_view lane) {
   return true;
 }
 
+bool ValidChannel(std::string_view channel) {
+  return channel == "green" || channel == "blue" || channel == "yellow" || channel == "red";
+}
+
+std::optional<Override> ParseOverride(std::string_view body, std::string* error) {
+  auto j = Object(body, {"crossing_id", "lane", "channel", "previous_channel", "reason", "user",
+                         "role"},
+                  error);
+  if (!j) return std::nullopt;
+  Override o;
+  if (!Text(*j, "crossing_id", 128, &o.crossing_id, error) ||
+      !Text(*j, "lane", 64, &o.lane, error) || !Text(*j, "channel", 16, &o.channel, error) ||
+      !Text(*j, "previous_channel", 16, &o.previous_channel, error) ||
+      !Text(*j, "reason", kMaxTextBytes, &o.reason, error) ||
+      !Text(*j, "user", 64, &o.user, error) || !Text(*j, "role", 32, &o.role, error))
+    return std::nullopt;
+  if (o.crossing_id.empty() || !ValidCrossingId(o.crossing_id)) {
+    *error = "an override needs 'crossing_id' (1-128 printable ASCII characters without spaces)";
+    return std::nullopt;
+  }
+  if (!o.lane.empty() && !ValidLane(o.lane)) {
+    *error = "'lane' must be 1-64 of A-Z a-z 0-9 _ - . :";
+    return std::nullopt;
+  }
+  if (!ValidChannel(o.channel)) {
+    *error = o.channel.empty() ? std::string("an override needs 'channel'")
+                               : "unknown channel '" + o.channel + "' (green, blue, yellow, red)";
+    return std::nullopt;
+  }
+  if (!o.previous_channel.empty() && !ValidChannel(o.previous_channel)) {
+    *error = "unknown previous_channel '" + o.previous_channel +
+             "' (green, blue, yellow, red or null)";
+    return std::nullopt;
+  }
+  if (o.reason.size() < 5) {
+    *error = "an override needs a written 'reason' (at least 5 bytes)";
+    return std::nullopt;
+  }
+  if (o.user.empty()) {
+    *error = "an override needs 'user'";
+    return std::nullopt;
+  }
+  if (o.role != "supervisor" && o.role != "administrator") {
+    *error = "an override is a supervisor's: 'role' must be supervisor or administrator, not '" +
+             o.role + "'";
+    return std::nullopt;
+  }
+  return o;
+}
+
 std::optional<Decision> ParseDecision(std::string_view body, std::string* error) {
   auto j = Object(body, {"decision", "notes", "officer", "crossing_id"}, error);
   if (!j) return std::nullopt;

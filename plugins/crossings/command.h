@@ -28,6 +28,23 @@ struct Decision {
 };
 std::optional<Decision> ParseDecision(std::string_view body, std::string* error);
 
+// officer.override (schema officer.override.v1.json, from plugins/console): a supervisor sets
+// a crossing's risk channel, with a written reason.
+//   {"crossing_id", "lane", "channel", "previous_channel", "reason", "user", "role"}
+struct Override {
+  std::string crossing_id;
+  std::string lane;              // "" when the console had not seen the crossing
+  std::string channel;           // green, blue, yellow, red
+  std::string previous_channel;  // what the console showed; "" when no assessment
+  std::string reason;            // 5-4096 bytes
+  std::string user;
+  std::string role;              // supervisor, administrator
+};
+std::optional<Override> ParseOverride(std::string_view body, std::string* error);
+
+// "green", "blue", "yellow", "red".
+bool ValidChannel(std::string_view channel);
+
 // crossings.command / crossing.command:
 //   {"action": "open", "lane"}
 //   {"action": "close", "crossing_id" | "lane", "reason"}

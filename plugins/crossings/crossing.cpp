@@ -359,6 +359,15 @@ Applied ApplyMessage(Crossing* c, const Meta& meta, const Json& body, const Limi
   return r;
 }
 
+std::string Crossing::Channel() const {
+  if (channel_override.is_object()) return Str(channel_override, "channel");
+  return RiskChannel();
+}
+
+std::string Crossing::RiskChannel() const {
+  return risk.is_object() ? Str(risk, "channel") : "";
+}
+
 Json Crossing::ToJson() const {
   Json j = {{"id", id},
             {"lane", lane},
@@ -393,6 +402,8 @@ Json Crossing::ToJson() const {
             {"notes", notes},
             {"hold", hold},
             {"decision", decision},
+            {"override", channel_override},
+            {"overrides", overrides},
             {"evidence", evidence},
             {"evidence_total", evidence_total},
             {"dropped", DroppedJson(dropped)}};
@@ -450,6 +461,8 @@ std::optional<Crossing> Crossing::FromJson(const Json& j, std::string* error) {
     c.notes = array("notes");
     c.hold = Member(j, "hold");
     c.decision = Member(j, "decision");
+    c.channel_override = Member(j, "override");  // absent in pictures stored before overrides
+    c.overrides = j.value("overrides", uint64_t{0});
     c.evidence = array("evidence");
     c.evidence_total = j.value("evidence_total", uint64_t{c.evidence.size()});
     if (j.contains("dropped") && j["dropped"].is_object())
@@ -530,6 +543,10 @@ Json Summary(const Json& p) {
   each("containers", [&](const Json& i) { containers.push_back(Str(i, "code")); });
   const Json risk = Member(p, "risk");
   const Json decision = Member(p, "decision");
+  const Json override_ = Member(p, "override");
+  const bool overridden = override_.is_object() && override_.contains("channel");
+  Json channel = overridden ? override_["channel"]
+                            : risk.is_object() ? Member(risk, "channel") : Json(nullptr);
   return Json{{"id", Member(p, "id")},
               {"lane", Member(p, "lane")},
               {"state", Member(p, "state")},
@@ -542,7 +559,8 @@ Json Summary(const Json& p) {
               {"documents", documents},
               {"containers", containers},
               {"hits", p.contains("hits") && p["hits"].is_array() ? p["hits"].size() : 0},
-              {"channel", risk.is_object() ? Member(risk, "channel") : Json(nullptr)},
+              {"channel", channel},
+              {"overridden", overridden},
               {"decision", decision.is_object() ? Member(decision, "decision") : Json(nullptr)},
               {"late", Member(p, "late")}};
 }

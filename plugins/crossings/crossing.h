@@ -81,9 +81,19 @@ struct Crossing {
   Json notes = Json::array();
   Json hold = nullptr;  // {reason, source, time_us} while held
   Json decision = nullptr;
+  // The latest officer.override: {channel, previous_channel, risk_channel, reason, user, role,
+  // source, id, time_us}. It stands over every assessment, earlier or later (Channel()).
+  Json channel_override = nullptr;
+  uint64_t overrides = 0;
   Json evidence = Json::array();  // ids of every message attached
   uint64_t evidence_total = 0;
   std::map<std::string, uint64_t> dropped;  // list -> items not kept
+
+  // The channel the officer works to: the override's when a supervisor set one, else the
+  // latest assessment's; "" when neither.
+  std::string Channel() const;
+  // The latest assessment's channel; "" when none.
+  std::string RiskChannel() const;
 
   // The body of crossing.opened / updated / closed (schema crossing.updated v1).
   Json ToJson() const;
@@ -123,7 +133,8 @@ std::string SearchCode(std::string_view code);
 
 // A short form of a picture (Crossing::ToJson) for search results and listings: id, lane,
 // state, times, close reason, plates, names (surname, given names), documents, containers,
-// the number of hits, the risk channel when an assessment has one, the decision.
+// the number of hits, the channel (an override's, else the assessment's) and whether it was
+// overridden, the decision.
 Json Summary(const Json& picture);
 
 // "2026-11-28T03:07:28Z" (UTC, seconds) for microseconds since the epoch.

@@ -166,10 +166,13 @@ class CrossingsPlugin : public kordon::Plugin {
       if (m.is_request()) Get(m);
     } else if (topic == "rpc.crossings.search") {
       if (m.is_request()) Search(m);
-    } else if (topic == "officer.decision") {
-      cx::Outcome out = book_->OnDecision(MetaOf(m), m.body(), now);
-      if (!out.error.empty()) Rejected(m, "decision", out.error);
+    } else if (topic == "officer.decision" || topic == "officer.override") {
+      const bool decision = topic == "officer.decision";
+      cx::Outcome out = decision ? book_->OnDecision(MetaOf(m), m.body(), now)
+                                 : book_->OnOverride(MetaOf(m), m.body(), now);
+      if (!out.error.empty()) Rejected(m, decision ? "decision" : "override", out.error);
       else if (m.is_request()) Reply(m, out.reply);
+      if (!out.log.empty()) host().Info(out.log);  // an override after the close
       Handle(out, now);
     } else {
       cx::Outcome out = book_->OnMessage(MetaOf(m), m.body(), now);
@@ -441,5 +444,5 @@ KORDON_PLUGIN(CrossingsPlugin,
                               "scale.weight.cleared", "db.watchlist.hit", "db.watchlist.error",
                               "db.manifest.match", "db.manifest.unmatched", "db.manifest.error",
                               "risk.assessment",
-                              "officer.decision", "crossing.command"},
+                              "officer.decision", "officer.override", "crossing.command"},
                .services = {"crossings.command", "crossings.get", "crossings.search"}})

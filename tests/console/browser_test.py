@@ -321,7 +321,15 @@ link = tcp://127.0.0.1:{ports["lane-1 scale"]}
         byid("override").click()
         wait_for("the override accepted", lambda: "ok" in byid("override-result").get_attribute(
             "class").split(), 10, logs)
+        # The crossings plugin takes it (after the decision too, as a late change): the page
+        # shows the supervisor's channel and why.
+        wait_for("the overridden channel on the page", lambda: "red" in byid(
+            "crossing-channel").get_attribute("class").split() and byid(
+            "crossing-override").is_displayed() and "boris" in byid("crossing-override").text,
+            10, logs)
         shot("09-supervisor-override")
+        driver.execute_script("window.scrollTo(0, 0)")
+        shot("10-overridden-channel")
         wait_for("officer.override in the journal",
                  lambda: journaled("officer.override", '"user":"boris"'), 10, logs)
         print(f"passed; screenshots in {artifacts}")

@@ -67,6 +67,15 @@ TEST_CASE(
   CHECK(m.alerts_raised() == 5);
   CHECK(m.open_alerts() == 5);
   CHECK(m.ChannelOf("c1") == "red");
+  // A supervisor's override, in the picture, stands over the assessment.
+  Feed(m, "crossing.updated",
+       R"({"id":"c1","lane":"lane-1","state":"open","current":true,"revision":9,
+           "override":{"channel":"blue","user":"anna"}})",
+       "lane-1", "c1");
+  CHECK(m.ChannelOf("c1") == "blue");
+  Feed(m, "risk.assessment", R"({"crossing_id":"c1","channel":"yellow","reasons":[]})",
+       "lane-1", "c1");
+  CHECK(m.ChannelOf("c1") == "blue");
   REQUIRE(m.FindAlert("hit1"));
   CHECK(m.FindAlert("hit1")->kind == "watchlist_hit");
   Feed(m, "alert.acknowledged", R"({"alert_id":"hit1","user":"anna"})");

@@ -261,6 +261,113 @@ TEST_CASE("officer decisions close by envelope or body crossing id; bad ones cha
   CHECK(o.error.find("already closed (decision)") != std::string::npos);
 }
 
+std::string OverrideBody(const std::string& crossing, const std::string& channel,
+                         const std::string& extra = "") {
+  return R"({"crossing_id": ")" + crossing + R"(", "lane": "lane-1", "channel": ")" + channel +
+         R"(", "previous_channel": null, "reason": "driver known to the unit", "user": "anna",
+           "role": "supervisor")" + extra + "}";
+}
+
+TEST_CASE("a supervisor's override sets the channel over every assessment, after the close too") {
+  Book book({});
+  const std::string id =
+      book.OnMessage(M("scanner.plate.read", "lane-1"), Plate("AAA1"), kT0).events[0].crossing_id;
+  book.OnMessage(M("risk.assessment", "lane-1", id), R"({"channel": "yellow"})", kT0);
+  const Crossing* c = book.Find(id);
+  CHECK(c->Channel() == "yellow");
+  const int64_t inputs = c->inputs_revision;
+  const int64_t revision = c->revision;
+
+  const Meta by_anna = M("officer.override", "lane-1", id);
+  Outcome o = book.OnOverride(by_anna, OverrideBody(id, "red"), kT0 + kSecond);
+  REQUIRE(o.error.empty());
+  CHECK(Has(o, Event::Kind::kUpdated));
+  CHECK(o.reply["action"] == "override");
+  CHECK(o.reply["changed"] == "channel yellow -> red by anna");
+  CHECK(c->Channel() == "red");
+  CHECK(c->RiskChannel() == "yellow");
+  CHECK(c->channel_override["risk_channel"] == "yellow");
+  CHECK(c->channel_override["previous_channel"].is_null());
+  CHECK(c->channel_override["user"] == "anna");
+  CHECK(c->channel_override["reason"] == "driver known to the unit");
+  CHECK(c->overrides == 1);
+  CHECK(c->revision == revision + 1);
+  // Not an input of the assessment: a risk module must not re-assess because of it.
+  CHECK(c->inputs_revision == inputs);
+  CHECK(c->evidence.back() == by_anna.id);  // the journal has the message itself
+  CHECK(c->channel_override["id"] == by_anna.id);
+
+  // A later assessment is recorded, the supervisor's channel stands.
+  book.OnMessage(M("risk.assessment", "lane-1", id), R"({"channel": "green"})", kT0);
+  CHECK(c->RiskChannel() == "green");
+  CHECK(c->Channel() == "red");
+  const Json summary = Summary(c->ToJson());
+  CHECK(summary["channel"] == "red");
+  CHECK(summary["overridden"] == true);
+
+  // The picture keeps it through the store.
+  std::string error;
+  auto back = Crossing::FromJson(c->ToJson(), &error);
+  REQUIRE(back.has_value());
+  CHECK(back->channel_override == c->channel_override);
+  CHECK(back->overrides == 1);
+  CHECK(back->ToJson() == c->ToJson());
+
+  // Refused, nothing changes: envelope and body disagree, unknown crossing, bad bodies.
+  const int64_t before = c->revision;
+  CHECK(book.OnOverride(M("officer.override", "lane-1", "other"), OverrideBody(id, "blue"), kT0)
+            .error.find("its body names crossing") != std::string::npos);
+  CHECK(book.OnOverride(M("officer.override", "lane-1"), OverrideBody("nope", "blue"), kT0)
+            .error.find("unknown crossing 'nope'") != std::string::npos);
+  CHECK(book.OnOverride(M("officer.override", "lane-1", id), OverrideBody(id, "purple"), kT0)
+            .error.find("unknown channel 'purple'") != std::string::npos);
+  CHECK(book.OnOverride(M("officer.override", "lane-1", id),
+                        OverrideBody(id, "blue", R"(, "extra": 1)"), kT0)
+            .error.find("unknown member 'extra'") != std::string::npos);
+  CHECK(c->revision == before);
+  CHECK(c->Channel() == "red");
+
+  // After the decision it still counts, late (the record of the lane is corrected).
+  book.OnDecision(M("officer.decision", "lane-1", id), R"({"decision": "cleared"})", kT0);
+  CHECK_FALSE(book.Find(id)->late);
+  o = book.OnOverride(M("officer.override", "lane-1", id), OverrideBody(id, "blue"), kT0);
+  REQUIRE(o.error.empty());
+  CHECK(o.log.find("after it closed") != std::string::npos);
+  CHECK(o.reply["changed"] == "channel red -> blue by anna");
+  CHECK(book.Find(id)->Channel() == "blue");
+  CHECK(book.Find(id)->late);
+  CHECK(book.Find(id)->overrides == 2);
+  CHECK(book.Find(id)->state == State::kClosed);
+}
+
+TEST_CASE("override bodies are validated with a reason") {
+  std::string e;
+  const std::string ok = R"({"crossing_id": "c1", "lane": "", "channel": "red",
+    "previous_channel": "green", "reason": "seen it before", "user": "anna", "role": "supervisor"})";
+  auto o = ParseOverride(ok, &e);
+  REQUIRE_MESSAGE(o.has_value(), e);
+  CHECK(o->previous_channel == "green");
+  CHECK(o->lane.empty());
+  auto with = [&](const std::string& member, const std::string& value) {
+    Json j = Json::parse(ok);
+    j[member] = Json::parse(value);
+    e.clear();
+    CHECK_FALSE(ParseOverride(j.dump(), &e).has_value());
+    return e;
+  };
+  CHECK(with("role", R"("officer")").find("'role' must be supervisor or administrator") !=
+        std::string::npos);
+  CHECK(with("reason", R"("ok")").find("a written 'reason'") != std::string::npos);
+  CHECK(with("reason", "17") == "'reason' must be a string");
+  CHECK(with("channel", R"("")") == "an override needs 'channel'");
+  CHECK(with("previous_channel", R"("black")").find("unknown previous_channel") == 0);
+  CHECK(with("crossing_id", R"("a b")").find("an override needs 'crossing_id'") == 0);
+  CHECK(with("lane", R"("lane 1")").find("'lane' must be") == 0);
+  CHECK(with("user", R"("")") == "an override needs 'user'");
+  CHECK_FALSE(ParseOverride("[]", &e));
+  CHECK(e == "the body is not a JSON object");
+}
+
 TEST_CASE("procedure commands: open, fact, note, hold, release, close, with validation") {
   Book book({});
   const Meta m = M("crossing.command", "");

@@ -1,10 +1,12 @@
 // crossings_command_fuzz.cpp — fuzz target for what the crossings plugin reads from outside
 // (plugins/crossings): officer.decision, crossings.command, crossings.search and
-// crossings.get bodies, and any body on any topic it takes, through the state machine.
+// crossings.get and officer.override bodies, and any body on any topic it takes, through the
+// state machine.
 // Invariants: nothing throws; a body is either parsed or refused with a reason; a refused
 // command or decision changes nothing; every picture survives ToJson -> FromJson unchanged.
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -75,8 +77,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     cx::Outcome o = book.OnCommand(command, M("crossing.command", "l1"), 2);
     FUZZ_CHECK(o.error.empty() == !o.reply.is_null(), "a reply or a reason");
   }
+  error.clear();
+  std::optional<cx::Override> ov = cx::ParseOverride(text, &error);
+  FUZZ_CHECK(ov.has_value() == error.empty(), "an override or a reason");
+  error.clear();
+  if (ov) {
+    // The envelope names the crossing the body names: taken, the channel is the override's.
+    cx::Outcome taken = book.OnOverride(M("officer.override", "l1", ov->crossing_id), text, 2);
+    if (taken.error.empty()) {
+      FUZZ_CHECK(book.Find(ov->crossing_id) != nullptr, "an override names a known crossing");
+      FUZZ_CHECK(book.Find(ov->crossing_id)->Channel() == ov->channel, "the override's channel");
+    }
+  } else {
+    FUZZ_CHECK(!book.OnOverride(M("officer.override", "l1", id), text, 2).error.empty(),
+               "what the parser refuses the book refuses");
+  }
+  const cx::Json after_override = book.Find(id)->ToJson();
   cx::Outcome o = book.OnDecision(M("officer.decision", "l1", id), text, 3);
-  if (!o.error.empty() && !c) FUZZ_CHECK(book.Find(id)->ToJson() == before, "no change");
+  if (!o.error.empty() && !c && !ov) FUZZ_CHECK(book.Find(id)->ToJson() == before, "no change");
+  if (!o.error.empty()) FUZZ_CHECK(book.Find(id)->ToJson() == after_override, "no change");
   for (const cx::Crossing* open : book.OpenCrossings()) CheckRoundTrip(*open);
   CheckRoundTrip(*book.Find(id));
   return 0;

@@ -119,6 +119,46 @@ TEST_CASE("pictures of open, held, closed and late crossings conform to crossing
   CHECK_MESSAGE(Problems(late, updated).empty(), Problems(late, updated));
 }
 
+TEST_CASE("crossing.opened and crossing.closed v1 are crossing.updated v1 under another name") {
+  // One picture, three topics: the copies must not drift apart.
+  Json updated = LoadSchema("crossing.updated.v1.json");
+  for (const char* name : {"crossing.opened.v1.json", "crossing.closed.v1.json"}) {
+    Json copy = LoadSchema(name);
+    for (const char* key : {"$id", "title", "description"}) {
+      copy.erase(key);
+      updated.erase(key);
+    }
+    CHECK_MESSAGE(copy == updated, name);
+  }
+}
+
+TEST_CASE("pictures with a supervisor's override conform, and so do the overrides accepted") {
+  const Json updated = LoadSchema("crossing.updated.v1.json");
+  const Json override_schema = LoadSchema("officer.override.v1.json");
+  Book book({});
+  const int64_t t = 1'795'000'000'000'000;
+  const std::string id =
+      book.OnMessage(M("scanner.plate.read", "lane-1"), R"({"raw": "A1", "plate": "A1"})", t)
+          .events[0].crossing_id;
+  const std::string body = R"({"crossing_id": ")" + id + R"(", "lane": "lane-1",
+      "channel": "red", "previous_channel": null, "reason": "known smuggling route",
+      "user": "anna", "role": "supervisor"})";
+  CHECK(Problems(Json::parse(body), override_schema).empty());
+  REQUIRE(book.OnOverride(M("officer.override", "lane-1", id), body, t).error.empty());
+  const Json picture = book.Find(id)->ToJson();
+  CHECK(picture["override"]["channel"] == "red");
+  CHECK_MESSAGE(Problems(picture, updated).empty(), Problems(picture, updated));
+  for (const char* refused :
+       {R"({"crossing_id": "c", "lane": "", "channel": "red", "previous_channel": null,
+            "reason": "r", "user": "u", "role": "supervisor"})",
+        R"({"crossing_id": "c", "lane": "", "channel": "red", "previous_channel": null,
+            "reason": "reason", "user": "u", "role": "officer"})"}) {
+    std::string e;
+    CHECK_FALSE(ParseOverride(refused, &e).has_value());
+    CHECK_FALSE(Problems(Json::parse(refused), override_schema).empty());
+  }
+}
+
 TEST_CASE("commands and decisions the parsers accept conform to their schemas, and back") {
   const Json command = LoadSchema("crossing.command.v1.json");
   const Json decision = LoadSchema("officer.decision.v1.json");

@@ -183,6 +183,14 @@ TEST_SUITE("console") {
     CHECK(ob["user"] == "boris");
     CHECK(ob["reason"] == "intelligence report 17");
     CHECK(override_msg->envelope.crossing_id == crossing);
+    // The crossings plugin takes it: the picture carries the supervisor's channel.
+    auto overridden = ReceiveTopic(*bus, "crossing.updated", 5s, [&](const auto& m) {
+      json ub = json::parse(m.body);
+      return ub.value("id", "") == crossing && ub["override"].is_object() &&
+             ub["override"].value("channel", "") == "red" &&
+             ub["override"].value("user", "") == "boris" && ub.value("overrides", 0) == 1;
+    });
+    CHECK_MESSAGE(overridden, "no crossing.updated with boris's override of " << crossing);
 
     // The decision: published, the crossing closes, the page is told.
     auto decided = PostAs(http, anna, "/api/decision", decision);

@@ -113,10 +113,12 @@ function show(view) {
   for (const v of document.querySelectorAll('.view')) v.hidden = v.id !== `view-${view}`;
 }
 
+// A supervisor's override (in the crossings plugin's picture) stands over any assessment.
 function channelOf(id) {
+  const p = state.crossings[id] || (shownPicture && shownPicture.id === id ? shownPicture : null);
+  if (p && p.override) return p.override.channel;
   const r = state.risk[id];
   if (r) return r.channel;
-  const p = state.crossings[id] || (shownPicture && shownPicture.id === id ? shownPicture : null);
   return p && p.risk ? p.risk.channel : null;
 }
 
@@ -221,9 +223,15 @@ function renderCrossing() {
   $('crossing-title').textContent = `${t('crossing')} ${id}`;
   if (!p) { $('crossing-state').textContent = t('unknown_crossing'); return; }
   const risk = state.risk[id] || p.risk;
-  const channel = risk ? risk.channel : null;
+  const ov = p.override;
+  const channel = ov ? ov.channel : (risk ? risk.channel : null);
   $('crossing-channel').className = `channel-big ${channel || ''}`;
   $('crossing-channel').textContent = channel ? t(`ch_${channel}`) : t('no_channel');
+  $('crossing-override').hidden = !ov;
+  $('crossing-override').textContent = ov
+    ? `${t('overridden_by')} ${ov.user}: ${ov.reason}` +
+      (risk && risk.channel ? ` · ${t('assessed')}: ${t(`ch_${risk.channel}`)}` : '')
+    : '';
   $('crossing-state').textContent = `${t('lane')} ${p.lane} · ${t(`st_${p.state}`)}` +
     (p.decision ? ` · ${t('decision')}: ${t(`d_${p.decision.decision}`)} (${p.decision.officer || ''})` : '');
   $('crossing-reasons').replaceChildren(...(risk ? risk.reasons || [] : []).map((r) => el('li', {}, r)));
