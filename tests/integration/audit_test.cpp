@@ -3,11 +3,14 @@
 // its configuration's hash) and a plugin refused for its signature; `kordon audit verify`
 // finds the chain intact with signed checkpoints, then names the first broken record after a
 // body is edited, a middle record deleted, two records swapped, and records removed from the
-// end — each done with sqlite3 on a copy of the file, as an intruder would.
+// end — each done with sqlite3 on a copy of the file, as an intruder would. And a file another
+// writer holds: records wait in memory, in order, and only those past the limit are lost.
 #include <signal.h>
 #include <sqlite3.h>
 
 #include <filesystem>
+#include <thread>
+#include <vector>
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
@@ -133,6 +136,81 @@ TEST_CASE("the audit log chains what officers did; verify names the first broken
     CHECK(RunKordon(dir, {"audit", "verify", copy, "--key", pub}, &out, &err) == 2);
     for (const std::string& f : t.fragments) CHECK_MESSAGE(Contains(out, f), out);
   }
+}
+
+TEST_CASE("a locked audit log keeps records in memory, in order, and loses only past the limit") {
+  // A second writer holds the file (as a backup tool or a full disk would stop the writes):
+  // records wait in memory and are retried; past pending_limit a new record is lost, said on
+  // the bus; once the file can be written again the waiting ones land in order, chained.
+  TempDir dir;
+  const std::string log = dir.File("audit.sqlite");
+  HostProcess host(dir, HostSection(dir) +
+                            PluginSection("audit", SitePlugin("audit"),
+                                          "path = " + log + "\npending_limit = 4\n"));
+  std::string why;
+  REQUIRE_MESSAGE(host.WaitReady(15s, &why), why);
+  auto client = ConnectClient(host.ready(), {"audit"}, &why);
+  REQUIRE_MESSAGE(client, why);
+  auto decide = [&](int n) {
+    REQUIRE(client->Publish("officer.decision",
+                            R"({"decision":"cleared","officer":"ana","n":)" + std::to_string(n) +
+                                "}").ok());
+  };
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(log.c_str(), &db) == SQLITE_OK);
+  auto decisions = [&] {
+    sqlite3_stmt* st = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM audit_records WHERE topic = "
+                                   "'officer.decision'", -1, &st, nullptr) == SQLITE_OK);
+    const int count = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    sqlite3_finalize(st);
+    return count;
+  };
+  auto wait_for_decisions = [&](int count) {
+    for (int i = 0; i < 200 && decisions() != count; ++i) std::this_thread::sleep_for(50ms);
+    return decisions() == count;
+  };
+  decide(1);
+  REQUIRE_MESSAGE(wait_for_decisions(1), host.Log());
+
+  REQUIRE(sqlite3_exec(db, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr) == SQLITE_OK);
+  for (int n = 2; n <= 7; ++n) decide(n);  // 2..5 wait, 6 and 7 are past the limit
+  std::vector<host::BusMessage> errors;
+  int lost = 0;
+  auto last_lost = ReceiveTopic(*client, "audit.error", 40s, [&](const host::BusMessage& m) {
+    errors.push_back(m);
+    lost += nlohmann::json::parse(m.body).value("lost", false) ? 1 : 0;
+    return lost == 2;
+  });
+  REQUIRE_MESSAGE(last_lost.has_value(), host.Log());
+  const auto first = nlohmann::json::parse(errors.front().body);
+  CHECK(first["lost"] == false);
+  CHECK(Contains(first.value("error", ""), "retried every second"));
+  const auto last = nlohmann::json::parse(last_lost->body);
+  CHECK(last["pending"] == 4);
+  CHECK(last["lost_total"] == 2);
+  CHECK(Contains(last.value("error", ""), "record was lost"));
+  CHECK(decisions() == 1);
+
+  REQUIRE(sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK);
+  CHECK_MESSAGE(wait_for_decisions(5), host.Log());  // the retry timer drains them
+  sqlite3_close(db);
+  auto exit = host.StopWith(SIGTERM);
+  REQUIRE(exit.has_value());
+  CHECK(exit->ExitedWith(0));
+  INFO(host.Log());
+  CHECK(Contains(host.Log(), "pending 0, lost 2"));
+  CHECK_FALSE(Contains(host.Log(), "write failures 0"));
+
+  std::string out, err;
+  CHECK(RunKordon(dir, {"audit", "verify", log}, &out, &err) == 0);
+  CHECK_MESSAGE(Contains(out, "chain intact"), (out + err));
+  REQUIRE(RunKordon(dir, {"audit", "show", log, "--topic", "officer.decision", "--json"}, &out,
+                    &err) == 0);
+  std::vector<int> order;
+  for (const std::string& line : Lines(out))
+    if (!line.empty()) order.push_back(nlohmann::json::parse(line)["body"].value("n", 0));
+  CHECK(order == std::vector<int>{1, 2, 3, 4, 5});
 }
 
 }  // TEST_SUITE("audit")
