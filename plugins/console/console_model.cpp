@@ -169,8 +169,8 @@ std::string ConsoleModel::ChannelOf(const std::string& crossing_id) const {
   // A supervisor's override (in the crossings plugin's picture) stands over any assessment.
   if (auto c = crossings_.find(crossing_id); c != crossings_.end()) {
     auto o = c->second.find("override");
-    if (o != c->second.end() && o->is_object() && !Str(*o, "channel").empty())
-      return Str(*o, "channel");
+    if (o != c->second.end() && o->is_object())
+      if (std::string channel = Str(*o, "channel"); !channel.empty()) return channel;
   }
   auto it = risk_.find(crossing_id);
   return it == risk_.end() ? "" : Str(it->second, "channel");
