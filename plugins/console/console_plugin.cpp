@@ -32,6 +32,7 @@
 
 #include "accounts.h"
 #include "auth.h"
+#include "channel.h"
 #include "console_model.h"
 #include "plugin_settings.h"
 #include "sse_hub.h"
@@ -171,7 +172,6 @@ struct Waiter {
 
 const char* const kDecisions[] = {"cleared", "secondary_inspection", "refused_entry",
                                   "goods_detained"};
-const char* const kChannels[] = {"green", "blue", "yellow", "red"};
 
 template <size_t N>
 bool OneOf(const std::string& v, const char* const (&list)[N]) {
@@ -701,7 +701,7 @@ class ConsolePlugin : public kordon::Plugin {
     const std::string reason = Trimmed(Str(*body, "reason"));
     if (crossing.empty() || crossing.size() > 128)
       return SendError(res, 400, "crossing_id is required");
-    if (!OneOf(channel, kChannels))
+    if (!kordon::ParseChannel(channel))
       return SendError(res, 400, "channel must be green, blue, yellow or red");
     if (reason.size() < 5 || reason.size() > 4096)
       return SendError(res, 400, "an override needs a written reason (5-4096 characters)");

@@ -3,6 +3,7 @@
 
 #include <initializer_list>
 
+#include "channel.h"
 #include "crossing.h"
 
 namespace kordon::crossings {
@@ -118,9 +119,7 @@ bool ValidLane(std::string_view lane) {
   return true;
 }
 
-bool ValidChannel(std::string_view channel) {
-  return channel == "green" || channel == "blue" || channel == "yellow" || channel == "red";
-}
+bool ValidChannel(std::string_view channel) { return ParseChannel(channel).has_value(); }
 
 std::optional<Override> ParseOverride(std::string_view body, std::string* error) {
   auto j = Object(body, {"crossing_id", "lane", "channel", "previous_channel", "reason", "user",

@@ -42,7 +42,7 @@ struct Override {
 };
 std::optional<Override> ParseOverride(std::string_view body, std::string* error);
 
-// "green", "blue", "yellow", "red".
+// One of the four channels (plugins/common/channel.h).
 bool ValidChannel(std::string_view channel);
 
 // crossings.command / crossing.command:

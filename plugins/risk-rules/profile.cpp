@@ -15,24 +15,6 @@
 
 namespace kordon::risk {
 
-const char* ChannelName(Channel c) {
-  switch (c) {
-    case Channel::kGreen: return "green";
-    case Channel::kBlue: return "blue";
-    case Channel::kYellow: return "yellow";
-    case Channel::kRed: return "red";
-  }
-  return "?";
-}
-
-std::optional<Channel> ParseChannel(std::string_view name) {
-  if (name == "green") return Channel::kGreen;
-  if (name == "blue") return Channel::kBlue;
-  if (name == "yellow") return Channel::kYellow;
-  if (name == "red") return Channel::kRed;
-  return std::nullopt;
-}
-
 Channel Profile::ScoreChannel(double score) const {
   Channel c = Channel::kGreen;
   for (size_t i = 1; i < kChannelCount; ++i)

@@ -16,18 +16,17 @@
 #include <string_view>
 #include <vector>
 
+#include "channel.h"
 #include "expression.h"
 
 namespace kordon::risk {
 
-// Inspection channels, weakest first (ASYCUDA selectivity): green = release, blue = release
-// now and audit after clearance, yellow = documentary check before release, red = physical
-// inspection. "Stronger" means later in this order.
-enum class Channel { kGreen = 0, kBlue = 1, kYellow = 2, kRed = 3 };
-constexpr size_t kChannelCount = 4;
-const char* ChannelName(Channel c);
-std::optional<Channel> ParseChannel(std::string_view name);
-inline Channel Stronger(Channel a, Channel b) { return a < b ? b : a; }
+// Inspection channels (plugins/common/channel.h), weakest first.
+using ::kordon::Channel;
+using ::kordon::ChannelName;
+using ::kordon::kChannelCount;
+using ::kordon::ParseChannel;
+using ::kordon::Stronger;
 
 // A criterion's text with {fact} placeholders resolved to fact slots of the profile.
 struct TextTemplate {
