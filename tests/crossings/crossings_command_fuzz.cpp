@@ -37,11 +37,13 @@ constexpr const char* kTopics[] = {
     "db.watchlist.error", "db.manifest.match", "risk.assessment"};
 constexpr size_t kMaxLines = 16;
 
+// Message ids count from 1 in every input, so a saved input replays exactly as it ran.
+int message_count = 0;
+
 cx::Meta M(const char* topic, const char* lane, std::string crossing = "") {
-  static int n = 0;
   cx::Meta m;
   m.topic = topic;
-  m.id = "fuzz" + std::to_string(++n);
+  m.id = "fuzz" + std::to_string(++message_count);
   m.time_us = 1'795'000'000'000'000;
   m.source = "fuzz";
   m.lane = lane;
@@ -139,6 +141,7 @@ void RunLine(cx::Book& book, const std::string& first, uint8_t what, std::string
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view script(reinterpret_cast<const char*>(data), size);
+  message_count = 0;
   cx::BookOptions options;
   options.limits.list = 4;
   cx::Book book(options);
