@@ -174,6 +174,12 @@ TEST_SUITE("console") {
                             {{"crossing_id", crossing}, {"channel", "red"}, {"reason", " "}});
     REQUIRE(no_reason);
     CHECK(no_reason->status == 400);
+    auto no_such_channel = PostAs(http, boris, "/api/override",
+                                  {{"crossing_id", crossing}, {"channel", "purple"},
+                                   {"reason", "intelligence report 17"}});
+    REQUIRE(no_such_channel);
+    CHECK(no_such_channel->status == 400);
+    CHECK(no_such_channel->body.find("green, blue, yellow or red") != std::string::npos);
     auto supervisor_override = PostAs(http, boris, "/api/override", override_body);
     REQUIRE(supervisor_override);
     CHECK(supervisor_override->status == 200);
