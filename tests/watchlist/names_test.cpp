@@ -160,6 +160,29 @@ TEST_CASE("Damerau-Levenshtein within its band agrees with the whole table") {
   }
 }
 
+TEST_CASE("Damerau-Levenshtein agrees with the whole table on every pair of short words") {
+  // Every word of up to six letters over {A, B} against every other: common prefixes and
+  // suffixes (trimmed before the table) next to transpositions in every position.
+  std::vector<std::string> words{""};
+  for (size_t i = 0; i < words.size(); ++i)
+    if (words[i].size() < 6)
+      for (char c : {'A', 'B'}) words.push_back(words[i] + c);
+  REQUIRE(words.size() == 127);
+  size_t checked = 0;
+  for (const std::string& a : words)
+    for (const std::string& b : words) {
+      const size_t full = FullTableDistance(a, b);
+      for (size_t limit = 0; limit <= 4; ++limit) {
+        if (DamerauLevenshtein(a, b, limit) != std::min(full, limit + 1)) {
+          FAIL(a, " / ", b, " limit ", limit, ": ", DamerauLevenshtein(a, b, limit), " vs ",
+               full);
+        }
+        ++checked;
+      }
+    }
+  CHECK(checked == 127 * 127 * 5);
+}
+
 TEST_CASE("Damerau-Levenshtein of long names stays within its band") {
   const std::string a(20000, 'N');
   std::string b = a;
