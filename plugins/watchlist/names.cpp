@@ -219,8 +219,14 @@ size_t DamerauLevenshtein(std::string_view a, std::string_view b, size_t limit) 
   // A common prefix or suffix costs nothing and cannot take part in a cheaper edit (RapidFuzz
   // trims them for this distance too), so only the differing middle goes into the table; a
   // listed name equal to the query (the usual hit) takes no table at all.
-  while (!a.empty() && !b.empty() && a.front() == b.front()) a.remove_prefix(1), b.remove_prefix(1);
-  while (!a.empty() && !b.empty() && a.back() == b.back()) a.remove_suffix(1), b.remove_suffix(1);
+  while (!a.empty() && !b.empty() && a.front() == b.front()) {
+    a.remove_prefix(1);
+    b.remove_prefix(1);
+  }
+  while (!a.empty() && !b.empty() && a.back() == b.back()) {
+    a.remove_suffix(1);
+    b.remove_suffix(1);
+  }
   const size_t n = a.size();
   const size_t m = b.size();
   if ((n > m ? n - m : m - n) > limit) return limit + 1;
