@@ -65,8 +65,14 @@ using namespace kordon::testing;
 
 constexpr double kGoalUs = 2000;
 constexpr double kGoalMiB = 30;
-// Two of the demo watchlist's vehicles registered in KG (the reads say country KG).
-const char* const kListedPlates[] = {"01KG777AAA", "01KG555BBB"};
+// Two of the demo watchlist's vehicles registered in KG (the reads say country KG), each with
+// its entry's reason (config/demo-watchlist.csv), which supervisor-alert.lua's alert quotes.
+struct ListedVehicle {
+  const char* plate;
+  const char* reason;
+};
+const ListedVehicle kListed[] = {{"01KG777AAA", "Demo: vehicle linked to smuggling"},
+                                 {"01KG555BBB", "Demo: unpaid customs duty"}};
 
 // Wall clock, the clock of the envelopes' time_us.
 int64_t WallUs() {
@@ -242,7 +248,6 @@ struct Seen {
   std::map<std::string, int64_t> assessed_ns;   // first risk.assessment of its crossing
   std::map<std::string, int64_t> alert_ns;      // alert.raised by supervisor-alert
   std::map<std::string, std::string> plate_of;  // crossing id -> plate
-  std::string last_listed;                      // the latest read of a listed plate
   // Where the time goes, from the envelopes' publish times (wall clock, µs): per plate, the
   // send, the read's publish, the crossing's opening, the assessment's publish.
   std::map<std::string, int64_t> sent_wall, read_pub, opened_pub;
@@ -288,9 +293,12 @@ void OnEvent(Seen& s, const nlohmann::json& e, int64_t now) {
     if (p != s.plate_of.end()) record(p->second, s.assessed_ns, s.assessed_us);
   } else if (topic == "alert.raised" && body.is_object() &&
              body.value("source", "") == "procedure:supervisor-alert") {
-    // The alert names the entry, not the read: it belongs to the latest listed read (they
-    // are --listed-every reads apart, far longer than the path takes).
-    record(s.last_listed, s.alert_ns, s.alert_us);
+    // The alert names the entry, not the read: it belongs to the latest read of the vehicle
+    // whose entry's reason it quotes. (Not simply the latest listed read: on a loaded machine
+    // the alert for one listed read can come after the next listed read was sent.)
+    const std::string reason = body.value("reason", "");
+    for (const ListedVehicle& v : kListed)
+      if (reason.find(v.reason) != std::string::npos) record(v.plate, s.alert_ns, s.alert_us);
   }
 }
 
@@ -420,14 +428,13 @@ int Run(const Options& o) {
   for (int i = 0; i < o.crossings; ++i) {
     std::this_thread::sleep_until(start + period * i);
     const bool on_list = o.listed_every > 0 && i % o.listed_every == o.listed_every - 1;
-    const std::string plate = on_list ? kListedPlates[listed++ % 2] : VehiclePlate(i);
+    const std::string plate = on_list ? kListed[listed++ % 2].plate : VehiclePlate(i);
     const std::string line = fmt::format(
         R"({{"plate":"{}","confidence":0.95,"country":"KG","camera":"lane1-anpr","id":"{}"}})"
         "\n",
         plate, i);
     {
       std::lock_guard<std::mutex> lock(seen.mutex);
-      if (on_list) seen.last_listed = plate;
       seen.sent_wall[plate] = WallUs();
       seen.read_pub.erase(plate);
       seen.opened_pub.erase(plate);

@@ -120,14 +120,16 @@ done
 check "kordon-host --check loads both" "$build/bin/kordon-host" --config "$work/site.ini" --check
 "$build/bin/kordon-host" --config "$work/site.ini" >"$work/host.log" 2>&1 &
 host=$!
-for _ in $(seq 100); do [ -f "$work/ready.json" ] && break; sleep 0.1; done
+for _ in $(seq 300); do [ -f "$work/ready.json" ] && break; sleep 0.1; done
 egress=$(sed -n 's/.*"egress": *"\([^"]*\)".*/\1/p' "$work/ready.json")
+# The scale weighs a vehicle every 400 ms and the camera reads a plate every 50 ms: forty
+# messages hold several of each however late the tail joins (a busy machine, a sanitizer build).
 "$build/bin/kordon" tail scale.weight.stable scanner.plate.read --egress "$egress" --json \
-  --count 4 --timeout-ms 10000 >"$work/tail.jsonl" 2>"$work/tail.err" || true
+  --count 40 --timeout-ms 10000 >"$work/tail.jsonl" 2>"$work/tail.err" || true
 kill -TERM "$host"
 wait "$host" && rc=0 || rc=$?
 check "the host stops cleanly (exit $rc)" test "$rc" -eq 0
-check "acme-scale published a stable weight" grep -q '"kg":240[0-9]0,.*"vehicle_seq":1.*"topic":"scale.weight.stable"' "$work/tail.jsonl"
+check "acme-scale published a stable weight" grep -q '"kg":240[0-9]0,.*"vehicle_seq":[1-9].*"topic":"scale.weight.stable"' "$work/tail.jsonl"
 check "acme-camera published a normalised plate" grep -q '"plate":"01KG123ABC"' "$work/tail.jsonl"
 if [ "$failures" -ne 0 ]; then
   echo "--- host log"; cat "$work/host.log"; echo "--- tail"; cat "$work/tail.jsonl" "$work/tail.err"
