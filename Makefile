@@ -8,6 +8,8 @@
 #                JOBS=N (parallel build and test jobs, default: number of cores)
 #                FUZZ_SECONDS=N (make fuzz: time per fuzz target, default 60)
 #                FUZZ_RUNS=N FUZZ_JOBS=J (make fuzz: N executions per target, J targets at once)
+#                FUZZ_FORK=W (make fuzz: each target as one campaign of W worker processes)
+#                FUZZ_TARGETS="a b" (make fuzz: only these targets)
 
 BUILD_TYPE ?= RelWithDebInfo
 SANITIZE   ?=
@@ -76,12 +78,15 @@ bench: deps
 FUZZ_SECONDS ?= 60
 FUZZ_RUNS    ?= 0
 FUZZ_JOBS    ?= 1
+FUZZ_FORK    ?= 0
+FUZZ_TARGETS ?=
 fuzz:
 	@.ci/install-deps clang
 	cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
 	  -DCMAKE_CXX_COMPILER=clang++ -DKORDON_FUZZ=ON -DKORDON_SANITIZE=address,undefined $(CCACHE)
 	cmake --build build-fuzz -j $(JOBS) --target fuzz-targets
-	FUZZ_JOBS=$(FUZZ_JOBS) tests/fuzz/run-fuzzers build-fuzz $(FUZZ_SECONDS) $(FUZZ_RUNS)
+	FUZZ_JOBS=$(FUZZ_JOBS) FUZZ_FORK=$(FUZZ_FORK) tests/fuzz/run-fuzzers build-fuzz $(FUZZ_SECONDS) \
+	  $(FUZZ_RUNS) $(FUZZ_TARGETS)
 
 clean:
 	rm -rf build build-*
