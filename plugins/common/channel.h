@@ -12,6 +12,7 @@
 #include <array>
 #include <cstddef>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace kordon {
@@ -33,6 +34,17 @@ constexpr std::optional<Channel> ParseChannel(std::string_view name) {
 }
 
 constexpr Channel Stronger(Channel a, Channel b) { return a < b ? b : a; }
+
+// The names from `first` on, for a message: "green, blue, yellow or red" (or, with
+// last = ", ", "green, blue, yellow, red").
+inline std::string ChannelList(Channel first = Channel::kGreen, std::string_view last = " or ") {
+  std::string list;
+  for (auto i = static_cast<size_t>(first); i < kChannelCount; ++i) {
+    if (!list.empty()) list += i + 1 == kChannelCount ? last : std::string_view(", ");
+    list += kChannelNames[i];
+  }
+  return list;
+}
 
 }  // namespace kordon
 

@@ -702,7 +702,7 @@ class ConsolePlugin : public kordon::Plugin {
     if (crossing.empty() || crossing.size() > 128)
       return SendError(res, 400, "crossing_id is required");
     if (!kordon::ParseChannel(channel))
-      return SendError(res, 400, "channel must be green, blue, yellow or red");
+      return SendError(res, 400, "channel must be " + kordon::ChannelList());
     if (reason.size() < 5 || reason.size() > 4096)
       return SendError(res, 400, "an override needs a written reason (5-4096 characters)");
     std::string lane, previous;

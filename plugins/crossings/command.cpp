@@ -143,12 +143,12 @@ std::optional<Override> ParseOverride(std::string_view body, std::string* error)
   }
   if (!ValidChannel(o.channel)) {
     *error = o.channel.empty() ? std::string("an override needs 'channel'")
-                               : "unknown channel '" + o.channel + "' (green, blue, yellow, red)";
+                               : "unknown channel '" + o.channel + "' (" + ChannelList() + ")";
     return std::nullopt;
   }
   if (!o.previous_channel.empty() && !ValidChannel(o.previous_channel)) {
     *error = "unknown previous_channel '" + o.previous_channel +
-             "' (green, blue, yellow, red or null)";
+             "' (" + ChannelList() + ", or null)";
     return std::nullopt;
   }
   if (o.reason.size() < 5) {

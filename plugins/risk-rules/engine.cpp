@@ -136,7 +136,7 @@ std::optional<Indicator> IndicatorFromJson(const nlohmann::json& body, std::stri
   if (auto it = body.find("channel"); it != body.end()) {
     std::optional<Channel> c;
     if (it->is_string()) c = ParseChannel(it->get<std::string>());
-    if (!c) return fail("'channel' must be green, blue, yellow or red");
+    if (!c) return fail("'channel' must be " + ChannelList());
     i.channel = *c;
     any = true;
   }

@@ -247,9 +247,9 @@ class Reader {
     return true;
   }
 
-  bool Unknown(const Section& s, const Entry& e, const char* allowed) {
+  bool Unknown(const Section& s, const Entry& e, std::string_view allowed) {
     return Error(e.line, "unknown setting '" + e.key + "' in [" + s.kind + "]; allowed: " +
-                             allowed);
+                             std::string(allowed));
   }
 
   bool ReadProfile(const Section& s, Profile& p) {
@@ -278,7 +278,8 @@ class Reader {
     for (const Entry& e : s.entries) {
       std::optional<Channel> c = ParseChannel(e.key);
       if (!c || *c == Channel::kGreen)
-        return Unknown(s, e, "blue, yellow, red (the score from which each applies)");
+        return Unknown(s, e,
+                       ChannelList(Channel::kBlue, ", ") + " (the score from which each applies)");
       std::optional<double> v = Number(e.value);
       if (!v || *v < 0 || *v > 1e6)
         return Error(e.line, "'" + e.key + "' must be a score between 0 and 1000000, got '" +
@@ -322,7 +323,7 @@ class Reader {
       } else if (e.key == "random_channel") {
         std::optional<Channel> c = ParseChannel(e.value);
         if (!c || *c == Channel::kGreen)
-          return Error(e.line, "'random_channel' must be blue, yellow or red");
+          return Error(e.line, "'random_channel' must be " + ChannelList(Channel::kBlue));
         p.random_channel = *c;
       } else {
         return Unknown(s, e, "expected_green|blue|yellow|red, random, random_channel");
@@ -370,7 +371,7 @@ class Reader {
       } else if (e.key == "channel") {
         std::optional<Channel> ch = ParseChannel(e.value);
         if (!ch)
-          return Error(e.line, "'channel' must be blue, yellow or red, got '" + e.value + "'");
+          return Error(e.line, "'channel' must be " + ChannelList(Channel::kBlue) + ", got '" + e.value + "'");
         if (*ch == Channel::kGreen)
           return Error(e.line, "'channel = green' would never change anything (a direct channel "
                                "is a floor); use 'weight = 0' for a note");

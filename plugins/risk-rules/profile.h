@@ -23,6 +23,7 @@ namespace kordon::risk {
 
 // Inspection channels (plugins/common/channel.h), weakest first.
 using ::kordon::Channel;
+using ::kordon::ChannelList;
 using ::kordon::ChannelName;
 using ::kordon::kChannelCount;
 using ::kordon::ParseChannel;

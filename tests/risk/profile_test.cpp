@@ -16,6 +16,22 @@ ProfileResult Parse(const std::string& text) {
   return ParseProfile(text, "p.ini", &BuiltinCatalog());
 }
 
+TEST_CASE("the inspection channels: one list, in order, parsed and named both ways") {
+  for (size_t i = 0; i < kChannelCount; ++i) {
+    const auto c = static_cast<Channel>(i);
+    CHECK(ParseChannel(ChannelName(c)) == c);
+  }
+  CHECK_FALSE(ParseChannel("purple").has_value());
+  CHECK_FALSE(ParseChannel("Red").has_value());
+  CHECK_FALSE(ParseChannel("").has_value());
+  CHECK(Stronger(Channel::kBlue, Channel::kYellow) == Channel::kYellow);
+  CHECK(Stronger(Channel::kRed, Channel::kGreen) == Channel::kRed);
+  CHECK(ChannelList() == "green, blue, yellow or red");
+  CHECK(ChannelList(Channel::kBlue) == "blue, yellow or red");
+  CHECK(ChannelList(Channel::kBlue, ", ") == "blue, yellow, red");
+  CHECK(ChannelList(Channel::kRed) == "red");
+}
+
 TEST_CASE("a profile is read whole: sections, criteria, continuation lines, rates") {
   const std::string text = std::string(kHead) +
                            "description = a test\n"
