@@ -15,10 +15,12 @@
 // Before the script runs, a plate read on l1 opens the first crossing.
 //
 // Invariants: nothing throws; every body read by every parser is either parsed or refused with
-// a reason; a refused decision, command or override changes nothing; a taken override sets the
+// a reason; a refused decision or override changes nothing, and a refused command (by crossing
+// or by lane) changes no open crossing and not the one it names; a taken override sets the
 // channel; every picture survives ToJson -> FromJson unchanged.
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -65,6 +67,16 @@ cx::Json PictureOf(const cx::Book& book, const std::string& id) {
   return c == nullptr ? cx::Json() : c->ToJson();
 }
 
+// What a refused step must leave alone: every open crossing's picture, by id, and those of the
+// crossings it names (which may be closed).
+cx::Json Snapshot(const cx::Book& book, std::initializer_list<std::string> named) {
+  cx::Json s = cx::Json::object();
+  for (const cx::Crossing* c : book.OpenCrossings()) s[c->id] = c->ToJson();
+  for (const std::string& id : named)
+    if (!id.empty()) s["named " + id] = PictureOf(book, id);
+  return s;
+}
+
 void RunLine(cx::Book& book, const std::string& first, uint8_t what, std::string_view body,
              int64_t* now_us) {
   *now_us += 1'000'000;
@@ -84,12 +96,12 @@ void RunLine(cx::Book& book, const std::string& first, uint8_t what, std::string
       if (!c) return;
       cx::Command command = *c;
       if (command.crossing_id.empty() && command.lane.empty()) command.lane = "l1";
-      const cx::Json before = command.crossing_id.empty() ? cx::Json()
-                                                          : PictureOf(book, command.crossing_id);
+      const cx::Json before = Snapshot(book, {first, command.crossing_id});
       cx::Outcome o = book.OnCommand(command, M("crossing.command", "l1"), *now_us);
       FUZZ_CHECK(o.error.empty() == !o.reply.is_null(), "a reply or a reason");
-      if (!o.error.empty() && !command.crossing_id.empty())
-        FUZZ_CHECK(PictureOf(book, command.crossing_id) == before, "a refused command changes nothing");
+      if (!o.error.empty())
+        FUZZ_CHECK(Snapshot(book, {first, command.crossing_id}) == before,
+                   "a refused command changes nothing");
       return;
     }
     case 11: {
