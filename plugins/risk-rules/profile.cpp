@@ -371,7 +371,8 @@ class Reader {
       } else if (e.key == "channel") {
         std::optional<Channel> ch = ParseChannel(e.value);
         if (!ch)
-          return Error(e.line, "'channel' must be " + ChannelList(Channel::kBlue) + ", got '" + e.value + "'");
+          return Error(e.line, "'channel' must be " + ChannelList(Channel::kBlue) + ", got '" +
+                                   e.value + "'");
         if (*ch == Channel::kGreen)
           return Error(e.line, "'channel = green' would never change anything (a direct channel "
                                "is a floor); use 'weight = 0' for a note");
