@@ -12,6 +12,7 @@
 
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -304,7 +305,8 @@ void Host::FlushToInstances(const char* what) {
   if (!host_publisher_) return;
   std::vector<std::string> running;
   for (size_t k = 0; k < started_; ++k)
-    if (!instances_[k]->stuck()) running.push_back(instances_[k]->name());
+    if (!instances_[k]->stuck() && !not_waited_for_.count(instances_[k]->name()))
+      running.push_back(instances_[k]->name());
   if (running.empty()) return;
   const std::string token = fmt::format("flush:{}:{}", what, ++marker_seq_);
   const auto deadline = std::chrono::steady_clock::now() + kFlushTimeout;
@@ -314,8 +316,15 @@ void Host::FlushToInstances(const char* what) {
     spdlog::error("cannot flush the messages from the {}: {}", what, s.message());
     return;
   }
-  if (!markers_.WaitAll(token, running, deadline))
-    spdlog::error("not every instance handled the messages from the {} within 10 s", what);
+  std::vector<std::string> missing;
+  if (!markers_.WaitAll(token, running, deadline, &missing))
+    GiveUpWaitingFor(missing, fmt::format("the messages from the {}", what));
+}
+
+void Host::GiveUpWaitingFor(const std::vector<std::string>& missing, const std::string& what) {
+  spdlog::error("{} had not handled {} within 10 s; the rest of the shutdown does not wait for "
+                "{}", fmt::join(missing, ", "), what, missing.size() == 1 ? "it" : "them");
+  not_waited_for_.insert(missing.begin(), missing.end());
 }
 
 Status Host::WriteReadyFile() {
@@ -373,15 +382,17 @@ Status Host::Shutdown() {
     std::string token = fmt::format("flush:{}:{}", inst.name(), ++marker_seq_);
     std::vector<std::string> remaining;
     for (size_t k = 0; k < i; ++k)
-      if (!instances_[k]->stuck()) remaining.push_back(instances_[k]->name());
+      if (!instances_[k]->stuck() && !not_waited_for_.count(instances_[k]->name()))
+        remaining.push_back(instances_[k]->name());
     if (remaining.empty()) continue;
     auto flush_deadline = std::chrono::steady_clock::now() + kFlushTimeout;
     if (Status m = inst.SendMarker(token, kFlushTimeout); !m.ok()) {
       spdlog::error("cannot flush the messages of '{}': {}", inst.name(), m.message());
       continue;
     }
-    if (!markers_.WaitAll(token, remaining, flush_deadline))
-      spdlog::error("not every instance handled the last messages of '{}' within 10 s", inst.name());
+    std::vector<std::string> missing;
+    if (!markers_.WaitAll(token, remaining, flush_deadline, &missing))
+      GiveUpWaitingFor(missing, fmt::format("the last messages of '{}'", inst.name()));
   }
   for (size_t i = instances_.size(); i-- > 0;) {
     if (instances_[i]->stuck()) {

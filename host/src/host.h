@@ -4,6 +4,7 @@
 #define KORDON_HOST_HOST_H_
 
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -77,6 +78,10 @@ class Host {
   // Sends a marker through the bus and waits (10 s at most) until every running instance has
   // handled it, and so everything queued for it before; `what` names the flush in the log.
   void FlushToInstances(const char* what);
+  // After a shutdown flush timed out: the instances that had not handled it are not waited
+  // for again (one sick plugin costs a shutdown 10 s, not 10 s for every instance stopped
+  // before it). What they never handle is counted when they stop.
+  void GiveUpWaitingFor(const std::vector<std::string>& missing, const std::string& what);
   // The private directory (mode 0700) of the runner sockets, made on first use.
   Result<std::string> RuntimeDir();
   Status WriteReadyFile();
@@ -100,6 +105,7 @@ class Host {
   bool shut_down_ = false;
   bool stuck_ = false;
   uint64_t marker_seq_ = 0;
+  std::set<std::string> not_waited_for_;  // GiveUpWaitingFor (shutdown)
 };
 
 }  // namespace kordon::host

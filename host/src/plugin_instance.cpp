@@ -63,13 +63,18 @@ void MarkerBoard::Seen(const std::string& instance, const std::string& token) {
 }
 
 bool MarkerBoard::WaitAll(const std::string& token, const std::vector<std::string>& instances,
-                          std::chrono::steady_clock::time_point deadline) {
+                          std::chrono::steady_clock::time_point deadline,
+                          std::vector<std::string>* missing) {
   std::unique_lock<std::mutex> lock(mutex_);
-  return cv_.wait_until(lock, deadline, [&] {
+  const bool all = cv_.wait_until(lock, deadline, [&] {
     for (const std::string& i : instances)
       if (seen_.count({token, i}) == 0) return false;
     return true;
   });
+  if (!all && missing != nullptr)
+    for (const std::string& i : instances)
+      if (seen_.count({token, i}) == 0) missing->push_back(i);
+  return all;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -54,9 +54,11 @@ class MarkerBoard {
   // When set, Seen only calls it (on the thread that calls Seen) and records nothing:
   // kordon-runner reports markers to its host. Set before any instance runs.
   std::function<void(const std::string& instance, const std::string& token)> on_seen;
-  // True when every instance in `instances` has seen `token` before the deadline.
+  // True when every instance in `instances` has seen `token` before the deadline. When not,
+  // and `missing` is given, it receives those that had not.
   bool WaitAll(const std::string& token, const std::vector<std::string>& instances,
-               std::chrono::steady_clock::time_point deadline);
+               std::chrono::steady_clock::time_point deadline,
+               std::vector<std::string>* missing = nullptr);
 
  private:
   std::mutex mutex_;

@@ -8,6 +8,7 @@
 #include <signal.h>
 
 #include <nlohmann/json.hpp>
+#include <chrono>
 #include <regex>
 #include <thread>
 
@@ -76,6 +77,7 @@ struct FaultRun {
   std::map<std::string, InstanceStatsLine> stats;
   SupervisionLine bad;
   std::vector<host::BusMessage> events;  // plugin.status and alert.raised seen on egress
+  double stop_s = 0;                     // SIGTERM -> exit
 };
 
 FaultRun RunFault(const TempDir& dir, const std::string& config,
@@ -95,7 +97,9 @@ FaultRun RunFault(const TempDir& dir, const std::string& config,
   }
   // The host is still up after everything the bad plugin did.
   CHECK_FALSE(host.child().WaitFor(0ms).has_value());
+  const auto stop_begin = std::chrono::steady_clock::now();
   run.status = host.StopWith(SIGTERM, 20s);
+  run.stop_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - stop_begin).count();
   run.log = host.Log();
   run.stats = ParseInstanceStats(run.log);
   run.bad = ParseSupervision(run.log, "bad");
@@ -185,6 +189,33 @@ TEST_SUITE("fault") {
     CHECK(run.bad.restarts >= 1);
     CHECK(Contains(run.log, "missed 3 heartbeats"));
     CheckFlows(run, "hang");
+  }
+
+  TEST_CASE("a plugin that falls behind costs a shutdown one flush timeout, not one per instance") {
+    // Alive, but 10 ms a message against a tick every 2 ms: after six seconds a thousand or
+    // more messages wait for it, so the shutdown's first flush (the ingress) times out on it.
+    // Without giving up on it then, the flush after the producer stops would wait 10 s more.
+    // Heartbeats go through its actor behind up to 1000 messages in flight (10 s here), so
+    // they are 10 s apart (three missed: 30 s): it is never taken for stuck.
+    TempDir dir;
+    FaultRun run = RunFault(dir,
+                            HostSection(dir, "supervision.heartbeat_ms = 10000\n"
+                                             "supervision.stop_timeout_ms = 2000\n") +
+                                Flows() + BadPlugin("fault = slow\nafter = 1\nslow_ms = 10") +
+                                Producer(),
+                            6000ms);
+    INFO(run.log);
+    REQUIRE(run.status.has_value());
+    CHECK(run.status->ExitedWith(0));
+    REQUIRE(run.bad.found);
+    CHECK(run.bad.failures == 0);
+    CHECK(Contains(run.log, "bad had not handled the messages from the ingress within 10 s; the "
+                            "rest of the shutdown does not wait for it"));
+    CHECK_FALSE(Contains(run.log, "had not handled the last messages"));
+    MESSAGE(fmt::format("slow plugin: shutdown took {:.1f} s (one flush timeout is 10 s)",
+                        run.stop_s));
+    CHECK(run.stop_s < 16);
+    CheckFlows(run, "slow");
   }
 
   TEST_CASE("an isolated plugin whose load-time code aborts is refused; the host is unharmed") {

@@ -12,7 +12,9 @@
  *      hang      never returns from handle_message;
  *      leak      allocates and touches `leak_kb` KiB (default 4096) per message, never freed;
  *      flood     publishes "test.flood" {"n":N} `flood_batch` times (default 2000) per
- *                message from then on, ignoring KORDON_E_BUSY.
+ *                message from then on, ignoring KORDON_E_BUSY;
+ *      slow      takes `slow_ms` (default 20) over each message: alive, answering its
+ *                heartbeats, but falling ever further behind a steady flow.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -26,7 +28,7 @@
 #include <unistd.h>
 
 typedef enum fault_kind {
-  FAULT_NONE, FAULT_SEGFAULT, FAULT_ABORT, FAULT_HANG, FAULT_LEAK, FAULT_FLOOD
+  FAULT_NONE, FAULT_SEGFAULT, FAULT_ABORT, FAULT_HANG, FAULT_LEAK, FAULT_FLOOD, FAULT_SLOW
 } fault_kind;
 
 typedef struct fault_instance {
@@ -36,6 +38,7 @@ typedef struct fault_instance {
   uint64_t after;
   uint64_t leak_kb;
   uint64_t flood_batch;
+  uint64_t slow_ms;
   uint64_t received;
   uint64_t flooded;
 } fault_instance;
@@ -64,6 +67,7 @@ static kordon_status fault_create(const kordon_instance_info* info, void** out_i
     else if (strcmp(kind, "hang") == 0) self->kind = FAULT_HANG;
     else if (strcmp(kind, "leak") == 0) self->kind = FAULT_LEAK;
     else if (strcmp(kind, "flood") == 0) self->kind = FAULT_FLOOD;
+    else if (strcmp(kind, "slow") == 0) self->kind = FAULT_SLOW;
     else if (strcmp(kind, "none") != 0) {
       info->host->log(info->context, KORDON_LOG_ERROR, "fault: unknown 'fault' setting");
       free(self);
@@ -73,6 +77,7 @@ static kordon_status fault_create(const kordon_instance_info* info, void** out_i
   self->after = fault_parse(info->host->config_get(info->context, "after"), 10);
   self->leak_kb = fault_parse(info->host->config_get(info->context, "leak_kb"), 4096);
   self->flood_batch = fault_parse(info->host->config_get(info->context, "flood_batch"), 2000);
+  self->slow_ms = fault_parse(info->host->config_get(info->context, "slow_ms"), 20);
   *out_instance = self;
   return KORDON_OK;
 }
@@ -126,6 +131,14 @@ static kordon_status fault_handle_message(void* instance, const kordon_message* 
     case FAULT_FLOOD:
       fault_flood(self);
       break;
+    case FAULT_SLOW: {
+      struct timespec pause_for;
+      pause_for.tv_sec = (time_t)(self->slow_ms / 1000u);
+      pause_for.tv_nsec = (long)(self->slow_ms % 1000u) * 1000000L;
+      while (nanosleep(&pause_for, &pause_for) != 0 && errno == EINTR) {
+      }
+      break;
+    }
     case FAULT_NONE:
       break;
   }
