@@ -121,7 +121,7 @@ Status RemoteInstance::Start() {
         }
         phase_ = Phase::kRunning;
         state_ = State::kRunning;
-        running_since_ = last_heartbeat_answer_ = next_heartbeat_ = Clock::now();
+        running_since_ = last_sign_of_life_ = next_heartbeat_ = Clock::now();
         return Status::Ok();
       },
       limit);
@@ -222,10 +222,14 @@ void RemoteInstance::Run() {
         Fail(why);
       } else if (phase_ == Phase::kRunning) {
         const auto hb = std::chrono::milliseconds(sv_.heartbeat_ms);
-        if (now - last_heartbeat_answer_ > hb * sv_.missed_heartbeats) {
+        // A heartbeat waits behind the messages in flight on the plugin's actor, so a plugin
+        // that is only slow answers late; the messages it finishes meanwhile (acknowledged)
+        // prove it is not stuck as well as an answer does.
+        if (now - last_sign_of_life_ > hb * sv_.missed_heartbeats) {
           sv_stats_.heartbeat_kills.fetch_add(1, std::memory_order_relaxed);
           EndChild(false);
-          Fail(fmt::format("missed {} heartbeats ({} ms each): the plugin is stuck or too slow",
+          Fail(fmt::format("missed {} heartbeats ({} ms each) and finished no message meanwhile: "
+                           "the plugin is stuck",
                            sv_.missed_heartbeats, sv_.heartbeat_ms));
         }
         if (consecutive_failures_ > 0 &&
@@ -241,7 +245,7 @@ void RemoteInstance::Run() {
       Status s = StartRunner(true);
       if (s.ok()) {
         phase_ = Phase::kRunning;
-        running_since_ = last_heartbeat_answer_ = next_heartbeat_ = Clock::now();
+        running_since_ = last_sign_of_life_ = next_heartbeat_ = Clock::now();
         sv_stats_.restarts.fetch_add(1, std::memory_order_relaxed);
         spdlog::info("[{}] restarted (runner pid {}) after: {}", config_.name, pid_, last_failure_);
         AnnounceStatus("running", "restarted after: " + last_failure_);
@@ -443,6 +447,7 @@ void RemoteInstance::OnRunnerMessage(std::vector<zmq::message_t>& frames, std::s
     } catch (const std::exception&) {
       return reject("ack count is not a number");
     }
+    if (acked_ < n && !inflight_.empty()) last_sign_of_life_ = Clock::now();
     while (acked_ < n && !inflight_.empty()) {
       inflight_.pop_front();
       ++acked_;
@@ -451,7 +456,7 @@ void RemoteInstance::OnRunnerMessage(std::vector<zmq::message_t>& frames, std::s
     if (frames.size() != 2) return reject("seen without a token");
     std::string token = frames[1].to_string();
     if (token.rfind(kHeartbeatPrefix, 0) == 0) {
-      last_heartbeat_answer_ = Clock::now();
+      last_sign_of_life_ = Clock::now();
     } else if (markers_sent_.erase(token) > 0) {
       markers_.Seen(config_.name, token);
     }

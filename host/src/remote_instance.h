@@ -164,7 +164,7 @@ class RemoteInstance : public HostedInstance {
   bool stopping_ = false;  // the host stopped or destroys the instance: no more restarts
   Clock::time_point restart_at_{};
   Clock::time_point running_since_{};
-  Clock::time_point last_heartbeat_answer_{};
+  Clock::time_point last_sign_of_life_{};  // a heartbeat answered or a message acknowledged
   Clock::time_point next_heartbeat_{};
   uint64_t heartbeat_seq_ = 0;
   int consecutive_failures_ = 0;
