@@ -303,10 +303,7 @@ Status Host::SyncSubscriptions(const std::vector<HostedInstance*>& instances) {
 
 void Host::FlushToInstances(const char* what) {
   if (!host_publisher_) return;
-  std::vector<std::string> running;
-  for (size_t k = 0; k < started_; ++k)
-    if (!instances_[k]->stuck() && !not_waited_for_.count(instances_[k]->name()))
-      running.push_back(instances_[k]->name());
+  const std::vector<std::string> running = InstancesToWaitFor(started_);
   if (running.empty()) return;
   const std::string token = fmt::format("flush:{}:{}", what, ++marker_seq_);
   const auto deadline = std::chrono::steady_clock::now() + kFlushTimeout;
@@ -319,6 +316,14 @@ void Host::FlushToInstances(const char* what) {
   std::vector<std::string> missing;
   if (!markers_.WaitAll(token, running, deadline, &missing))
     GiveUpWaitingFor(missing, fmt::format("the messages from the {}", what));
+}
+
+std::vector<std::string> Host::InstancesToWaitFor(size_t count) const {
+  std::vector<std::string> names;
+  for (size_t k = 0; k < count; ++k)
+    if (!instances_[k]->stuck() && !not_waited_for_.count(instances_[k]->name()))
+      names.push_back(instances_[k]->name());
+  return names;
 }
 
 void Host::GiveUpWaitingFor(const std::vector<std::string>& missing, const std::string& what) {
@@ -380,10 +385,7 @@ Status Host::Shutdown() {
       }
     }
     std::string token = fmt::format("flush:{}:{}", inst.name(), ++marker_seq_);
-    std::vector<std::string> remaining;
-    for (size_t k = 0; k < i; ++k)
-      if (!instances_[k]->stuck() && !not_waited_for_.count(instances_[k]->name()))
-        remaining.push_back(instances_[k]->name());
+    const std::vector<std::string> remaining = InstancesToWaitFor(i);
     if (remaining.empty()) continue;
     auto flush_deadline = std::chrono::steady_clock::now() + kFlushTimeout;
     if (Status m = inst.SendMarker(token, kFlushTimeout); !m.ok()) {
