@@ -78,11 +78,11 @@ class Host {
   // Sends a marker through the bus and waits (10 s at most) until every running instance has
   // handled it, and so everything queued for it before; `what` names the flush in the log.
   void FlushToInstances(const char* what);
+  // The first `count` instances a shutdown flush waits for: not stuck, not given up on.
+  std::vector<std::string> InstancesToWaitFor(size_t count) const;
   // After a shutdown flush timed out: the instances that had not handled it are not waited
   // for again (one sick plugin costs a shutdown 10 s, not 10 s for every instance stopped
   // before it). What they never handle is counted when they stop.
-  // The first `count` instances a shutdown flush waits for: not stuck, not given up on.
-  std::vector<std::string> InstancesToWaitFor(size_t count) const;
   void GiveUpWaitingFor(const std::vector<std::string>& missing, const std::string& what);
   // The private directory (mode 0700) of the runner sockets, made on first use.
   Result<std::string> RuntimeDir();
