@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <list>
 #include <memory>
 #include <optional>
@@ -52,7 +53,11 @@ constexpr char kAlertTopic[] = "alert.raised";
 // Bodies as text; a stray invalid byte (none should reach here) is replaced, not thrown.
 std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
-// What is remembered of one crossing, least recently updated dropped first.
+// What is remembered of one crossing, least recently updated dropped first. The picture is
+// what costs memory (a crossing's whole picture, often tens of KB): it is held while the
+// crossing is open and for the `closed_pictures` most recently closed crossings, so that an
+// indicator arriving just after the close is still assessed; then it is let go, and the
+// crossing keeps only its facts hash and indicators.
 struct CrossingState {
   uint64_t last_hash = 0;
   bool assessed = false;
@@ -60,7 +65,15 @@ struct CrossingState {
   std::string lane;
   int64_t time_us = 0;
   std::vector<risk::Indicator> indicators;
+  uint64_t closed_seq = 0;         // its place among the closed pictures held; 0: none held
+  bool picture_forgotten = false;  // closed, and its picture let go
 };
+
+// A picture whose state is closed (crossing.closed, or a late update after the close).
+bool IsClosed(const json& picture) {
+  auto state = picture.find("state");
+  return state != picture.end() && state->is_string() && *state == "closed";
+}
 
 class RiskRules : public kordon::Plugin {
  public:
@@ -90,6 +103,8 @@ class RiskRules : public kordon::Plugin {
                                   std::to_string(reload_ms_));
     max_crossings_ =
         static_cast<size_t>(kordon::settings::IntInRange(h, "max_crossings", 10000, 1, 1000000));
+    closed_pictures_ =
+        static_cast<size_t>(kordon::settings::IntInRange(h, "closed_pictures", 64, 0, 1000000));
     rate_window_ =
         static_cast<size_t>(kordon::settings::IntInRange(h, "rate_window", 200, 0, 100000));
     rates_ = risk::RateMonitor(rate_window_);
@@ -132,6 +147,8 @@ class RiskRules : public kordon::Plugin {
     }
     host().Info("assessed " + std::to_string(assessed_) + " (" + rates + "), unchanged " +
                 std::to_string(unchanged_) + ", indicators " + std::to_string(indicators_) +
+                " (" + std::to_string(late_indicators_) + " after the picture was let go)" +
+                ", pictures let go " + std::to_string(pictures_forgotten_) +
                 ", bad inputs " + std::to_string(bad_inputs_) + ", history errors " +
                 std::to_string(history_errors_) + ", reloads " +
                 std::to_string(reloads_) + ", reload failures " +
@@ -195,17 +212,24 @@ class RiskRules : public kordon::Plugin {
     if (!host().Publish(kLoadedTopic, Dump(body)).ok()) ++publish_failures_;
   }
 
+  // Bad input: a warning and risk.error, counted.
   void PublishError(const kordon::Message& m, const std::string& reason) {
     ++bad_inputs_;
     host().Warn(std::string(m.topic()) + " " + std::string(m.id()) + " not assessed: " + reason +
                 " (" + std::to_string(bad_inputs_) + " bad inputs so far)");
+    PublishProblem(m, reason, json::object());
+  }
+
+  // risk.error about message m (sdk/schemas/risk.error.v1.json), with `extra` members.
+  void PublishProblem(const kordon::Message& m, const std::string& reason, const json& extra) {
     const std::string lane(m.lane());
     const std::string crossing(m.crossing_id());
     kordon::PublishOptions options;
     if (!lane.empty()) options.lane = lane.c_str();
     if (!crossing.empty()) options.crossing_id = crossing.c_str();
-    const json body = {{"reason", reason}, {"source_id", std::string(m.id())},
-                       {"source_topic", std::string(m.topic())}, {"bad_inputs", bad_inputs_}};
+    json body = {{"reason", reason}, {"source_id", std::string(m.id())},
+                 {"source_topic", std::string(m.topic())}, {"bad_inputs", bad_inputs_}};
+    body.update(extra);
     if (!host().Publish(kErrorTopic, Dump(body), options).ok()) ++publish_failures_;
   }
 
@@ -218,7 +242,7 @@ class RiskRules : public kordon::Plugin {
     }
     if (index_.size() >= max_crossings_) {
       index_.erase(order_.back().first);
-      order_.pop_back();
+      order_.pop_back();  // a closed_ entry naming it is skipped when its turn comes
     }
     order_.emplace_front(crossing, CrossingState());
     index_[crossing] = order_.begin();
@@ -238,9 +262,31 @@ class RiskRules : public kordon::Plugin {
     if (crossing.size() > 128) return PublishError(m, "crossing id longer than 128 bytes");
     CrossingState& s = State(crossing);
     s.picture = std::string(m.body());
+    s.picture_forgotten = false;
     s.lane = std::string(m.lane());
     s.time_us = m.time_us();
     Assess(crossing, s, picture);
+    if (m.topic() == kClosedTopic || IsClosed(picture)) HoldClosed(crossing, s);
+  }
+
+  // A closed crossing's picture joins the closed pictures held; the oldest beyond
+  // `closed_pictures` is let go (its facts hash and indicators stay).
+  void HoldClosed(const std::string& crossing, CrossingState& s) {
+    if (s.closed_seq != 0) return;  // already held (a late update after the close)
+    s.closed_seq = ++closed_seq_;
+    closed_.emplace_back(crossing, s.closed_seq);
+    while (closed_.size() > closed_pictures_) {
+      const auto [id, seq] = closed_.front();
+      closed_.pop_front();
+      auto it = index_.find(id);
+      // Gone from index_ (least recently used), or held again since under a newer place.
+      if (it == index_.end() || it->second->second.closed_seq != seq) continue;
+      CrossingState& old = it->second->second;
+      std::string().swap(old.picture);  // give the memory back, not only the size
+      old.picture_forgotten = true;
+      old.closed_seq = 0;
+      ++pictures_forgotten_;
+    }
   }
 
   void OnIndicator(const kordon::Message& m) {
@@ -252,6 +298,7 @@ class RiskRules : public kordon::Plugin {
     if (crossing.empty() || crossing.size() > 128)
       return PublishError(m, "no crossing id (neither 'crossing_id' nor in the envelope)");
     if (indicator->source.empty()) indicator->source = std::string(m.source());
+    const std::string name = indicator->name;
     ++indicators_;
     CrossingState& s = State(crossing);
     // The same indicator (name and source) again replaces the previous one: a procedure that
@@ -267,6 +314,19 @@ class RiskRules : public kordon::Plugin {
         return PublishError(m, "more than " + std::to_string(max_indicators_) +
                                    " indicators for crossing " + crossing);
       s.indicators.push_back(std::move(*indicator));
+    }
+    if (s.picture_forgotten) {
+      // Not silent: the indicator is kept and counts when the crossing is next updated (a
+      // late decision or override republishes its picture), but it changes nothing now.
+      ++late_indicators_;
+      const std::string reason =
+          "indicator '" + name + "' for crossing " + crossing +
+          " kept but not assessed: the crossing closed and its picture was let go (only the " +
+          std::to_string(closed_pictures_) +
+          " most recently closed are held, setting 'closed_pictures'); it counts when the "
+          "crossing is next updated";
+      host().Warn(reason);
+      return PublishProblem(m, reason, json{{"late_indicators", late_indicators_}});
     }
     if (s.picture.empty()) return;  // folded into the crossing's first assessment
     json picture = json::parse(s.picture, nullptr, false);
@@ -355,12 +415,17 @@ class RiskRules : public kordon::Plugin {
   uint64_t seed_ = 0;
   int64_t reload_ms_ = 1000;
   size_t max_crossings_ = 10000;
+  size_t closed_pictures_ = 64;
   size_t max_indicators_ = 32;
   size_t rate_window_ = 200;
   risk::RateMonitor rates_{200};
   std::list<std::pair<std::string, CrossingState>> order_;  // most recently updated first
   std::unordered_map<std::string, std::list<std::pair<std::string, CrossingState>>::iterator>
       index_;
+  std::deque<std::pair<std::string, uint64_t>> closed_;  // closed pictures held, oldest first
+  uint64_t closed_seq_ = 0;
+  uint64_t pictures_forgotten_ = 0;
+  uint64_t late_indicators_ = 0;
   uint64_t assessed_ = 0;
   uint64_t unchanged_ = 0;
   uint64_t indicators_ = 0;

@@ -88,7 +88,8 @@ TEST_CASE("risk-rules assesses crossings, explains red, reloads its profile safe
                                           "profile = " + profile + "\nshadow_profile = " +
                                               dir.File("shadow.ini") +
                                               "\nseed = 2026\nreload_ms = 100\nhistory = " +
-                                              dir.File("history.db")));
+                                              dir.File("history.db") +
+                                              "\nclosed_pictures = 1"));
   std::string why;
   REQUIRE_MESSAGE(site.WaitReady(10s, &why), why);
   auto client = ConnectClient(site.ready(), {"risk", "alert"}, &why);
@@ -205,12 +206,59 @@ TEST_CASE("risk-rules assesses crossings, explains red, reloads its profile safe
   CHECK(Body(*a)["channel"] == "red");
   CHECK(Body(*a)["facts"]["crossing_state"] == "closed");
 
+  // Closed pictures are let go beyond `closed_pictures` (1 here). CR-R4's is still held: an
+  // indicator just after the close is assessed at once.
+  REQUIRE(client->Publish("risk.indicator",
+                          R"({"crossing_id": "CR-R4", "name": "late", "weight": 5,
+                              "text": "Procedure on the close", "source": "close.lua"})",
+                          o)
+              .ok());
+  a = Assessment(*client, "CR-R4");
+  REQUIRE_MESSAGE(a.has_value(), site.Log());
+  CHECK(Body(*a)["facts"]["indicator.late"] == true);
+  // CR-R5 closes: CR-R4's picture is let go. An indicator for CR-R4 now is kept, and said to
+  // be unassessed (risk.error, not a bad input), not silently dropped.
+  o.crossing_id = "CR-R5";
+  json closed5 = WatchlistCar();
+  closed5["id"] = "CR-R5";
+  closed5["state"] = "closed";
+  REQUIRE(client->Publish("crossing.closed", closed5.dump(), o).ok());
+  REQUIRE_MESSAGE(Assessment(*client, "CR-R5").has_value(), site.Log());
+  o.crossing_id = "CR-R4";
+  REQUIRE(client->Publish("risk.indicator",
+                          R"({"crossing_id": "CR-R4", "name": "later", "channel": "yellow",
+                              "text": "Procedure an hour on", "source": "audit.lua"})",
+                          o)
+              .ok());
+  err = ReceiveTopic(*client, "risk.error", 5s);
+  REQUIRE_MESSAGE(err.has_value(), site.Log());
+  const json late = Body(*err);
+  CHECK(late["late_indicators"] == 1);
+  CHECK(late["bad_inputs"] == 2);
+  CHECK(late["source_topic"] == "risk.indicator");
+  CHECK(err->envelope.crossing_id == "CR-R4");
+  CHECK_MESSAGE(Contains(late["reason"].get<std::string>(),
+                         "indicator 'later' for crossing CR-R4 kept but not assessed: the "
+                         "crossing closed and its picture was let go"),
+                late.dump());
+  // A late decision republishes CR-R4's picture: both indicators count.
+  json decided = closed;
+  decided["decision"] = {{"decision", "released"}};
+  REQUIRE(client->Publish("crossing.updated", decided.dump(), o).ok());
+  a = Assessment(*client, "CR-R4");
+  REQUIRE_MESSAGE(a.has_value(), site.Log());
+  CHECK(Body(*a)["facts"]["indicator.late"] == true);
+  CHECK(Body(*a)["facts"]["indicator.later"] == true);
+
   client.reset();
   auto exit = site.StopWith(SIGTERM, 10s);
   CHECK_MESSAGE((exit && exit->ExitedWith(0)), site.Log());
-  // CR-R1, CR-R2 (twice: the indicator), CR-R3 twice, CR-R4; the identical update unchanged.
-  CHECK_MESSAGE(Contains(site.Log(), "assessed 6 ("), site.Log());
-  CHECK_MESSAGE(Contains(site.Log(), "unchanged 1, indicators 1, bad inputs 2, history errors 0, "
+  // CR-R1, CR-R2 (twice: the indicator), CR-R3 twice, CR-R4 three times (closed, its
+  // indicator, the late decision), CR-R5; the identical update unchanged. Pictures let go:
+  // CR-R4's when CR-R5 closed, then CR-R5's when CR-R4's came back with the late decision.
+  CHECK_MESSAGE(Contains(site.Log(), "assessed 9 ("), site.Log());
+  CHECK_MESSAGE(Contains(site.Log(), "unchanged 1, indicators 3 (1 after the picture was let go), "
+                                     "pictures let go 2, bad inputs 2, history errors 0, "
                                      "reloads 1, reload failures 1"),
                 site.Log());
 }
