@@ -209,7 +209,8 @@ int Retention(int argc, char** argv) {
   // A writer connection (it deletes), with the plugin's durability; waits for the plugin's
   // commits, which are short.
   auto store = JournalStore::OpenForWriting(vm["db"].as<std::string>(),
-                                            journal::Synchronous::kFull, 10000, &s);
+                                            journal::Synchronous::kFull, 10000,
+                                            journal::kDefaultCacheMib, &s);
   if (!store) {
     fmt::print(stderr, "kordon journal: {}\n", s.message);
     return 3;

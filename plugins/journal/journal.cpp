@@ -78,6 +78,8 @@ class Journal : public kordon::Plugin {
                                   ") must be at least batch_max (" +
                                   std::to_string(batch_max_) + ")");
     busy_timeout_ms_ = static_cast<int>(IntInRange(h, "busy_timeout_ms", 1000, 0, 600000));
+    cache_mib_ = static_cast<int>(
+        IntInRange(h, "cache_mib", kordon::journal::kDefaultCacheMib, 1, 4096));
     stop_timeout_ms_ = IntInRange(h, "stop_timeout_ms", 20000, 0, 600000);
     retention_days_ = IntInRange(h, "retention_days", 0, 0, 100000);
     max_size_mb_ = IntInRange(h, "max_size_mb", 0, 0, 100000000);
@@ -91,7 +93,7 @@ class Journal : public kordon::Plugin {
                                   "'");
     }
     StoreStatus status;
-    store_ = JournalStore::OpenForWriting(*path, sync_, busy_timeout_ms_, &status);
+    store_ = JournalStore::OpenForWriting(*path, sync_, busy_timeout_ms_, cache_mib_, &status);
     if (!store_) throw std::runtime_error("journal: " + status.message);
     last_seq_ = store_->last_seq();
     batch_.reserve(batch_max_);
@@ -114,7 +116,8 @@ class Journal : public kordon::Plugin {
       if (!s.ok()) return s;
     }
     host().Info("journal: writing to " + store_->path() + " (synchronous=" +
-                (sync_ == Synchronous::kFull ? "full" : "normal") + ", last seq " +
+                (sync_ == Synchronous::kFull ? "full" : "normal") + ", page cache " +
+                std::to_string(store_->page_cache_mib()) + " MiB, last seq " +
                 std::to_string(store_->last_seq()) + ")");
     return kordon::Status::Ok();
   }
@@ -340,6 +343,7 @@ class Journal : public kordon::Plugin {
   int64_t batch_ms_ = 50;
   size_t queue_limit_ = 200000;
   int busy_timeout_ms_ = 1000;
+  int cache_mib_ = kordon::journal::kDefaultCacheMib;
   int64_t stop_timeout_ms_ = 20000;
   int64_t retention_days_ = 0;
   int64_t max_size_mb_ = 0;

@@ -284,6 +284,7 @@ StoreStatus JournalStore::MigrateFromFormat1() {
 std::unique_ptr<JournalStore> JournalStore::OpenForWriting(const std::string& path,
                                                            Synchronous sync,
                                                            int busy_timeout_ms,
+                                                           int cache_mib,
                                                            StoreStatus* status) {
   static_assert(kJournalFormat == 2, "MigrateFromFormat1 and the DDL write format 2");
   sqlite3* db = nullptr;
@@ -299,9 +300,18 @@ std::unique_ptr<JournalStore> JournalStore::OpenForWriting(const std::string& pa
   sqlite3_busy_timeout(db, busy_timeout_ms);
   const char* sync_sql =
       sync == Synchronous::kFull ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL";
+  // cache_size < 0 is in KiB.
+  const std::string cache_sql =
+      "PRAGMA cache_size=-" + std::to_string(std::max(cache_mib, 1) * int64_t{1024});
   for (const char* sql : {"PRAGMA auto_vacuum=INCREMENTAL", "PRAGMA journal_mode=WAL", sync_sql,
-                          "PRAGMA foreign_keys=OFF", "PRAGMA cache_size=-65536"}) {
+                          "PRAGMA foreign_keys=OFF", cache_sql.c_str()}) {
     if (*status = store->Exec(sql); !status->ok()) return nullptr;
+  }
+  {
+    StmtGuard g;
+    if (*status = store->Prepare("PRAGMA cache_size", &g.stmt); !status->ok()) return nullptr;
+    if (sqlite3_step(g.stmt) == SQLITE_ROW)
+      store->page_cache_mib_ = -sqlite3_column_int64(g.stmt, 0) / 1024;  // < 0: KiB
   }
   // The WAL really is on (a file system without shared memory would refuse it).
   {

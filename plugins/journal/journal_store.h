@@ -83,6 +83,10 @@ struct RetentionResult {
 
 enum class Synchronous { kNormal, kFull };
 
+// The writer connection's page cache (PRAGMA cache_size), MiB. It is the journal's largest
+// use of memory, and it fills as the file grows: the plugin's `cache_mib` setting.
+constexpr int kDefaultCacheMib = 2;
+
 class JournalStore {
  public:
   ~JournalStore();
@@ -90,11 +94,13 @@ class JournalStore {
   JournalStore& operator=(const JournalStore&) = delete;
 
   // Opens (creating when absent) the journal at `path` for writing: WAL, the tables and the
-  // index, prepared statements. `busy_timeout_ms`: how long a commit waits for a lock.
+  // index, prepared statements. `busy_timeout_ms`: how long a commit waits for a lock;
+  // `cache_mib`: the page cache, 1 or more.
   // A format-1 file is migrated in one transaction (rolled back on failure, the file then
   // stays as it was); a file of a newer format than kJournalFormat is refused.
   static std::unique_ptr<JournalStore> OpenForWriting(const std::string& path, Synchronous sync,
-                                                      int busy_timeout_ms, StoreStatus* status);
+                                                      int busy_timeout_ms, int cache_mib,
+                                                      StoreStatus* status);
   // Opens an existing journal read-only (works while a writer commits, thanks to WAL). A
   // format-1 file is refused with a message saying how to migrate it (open it for writing).
   static std::unique_ptr<JournalStore> OpenReadOnly(const std::string& path,
@@ -114,6 +120,8 @@ class JournalStore {
   int opened_format() const { return opened_format_; }
   StoreStatus Count(int64_t* rows);
   int64_t last_seq() const { return last_seq_; }
+  // The writer connection's page cache as SQLite reports it (PRAGMA cache_size), MiB.
+  int64_t page_cache_mib() const { return page_cache_mib_; }
 
   // Deletes rows with time_us < cutoff_us in chunks of `chunk` rows (one transaction each, so
   // that a writer is never locked out for long); then, when max_bytes > 0 and the file is
@@ -159,6 +167,7 @@ class JournalStore {
   sqlite3_stmt* commit_ = nullptr;
   int64_t last_seq_ = 0;
   int opened_format_ = kJournalFormat;
+  int64_t page_cache_mib_ = 0;
 };
 
 // The DDL of the journal (also in README.md).

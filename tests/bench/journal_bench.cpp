@@ -52,12 +52,13 @@ constexpr const char* kTopics[] = {"scanner.plate.read", "scanner.document.read"
 constexpr char kSource[] = "journal-bench";
 constexpr char kUsage[] =
     "usage: journal_bench [--messages N] [--repeat R] [--batch-max B] "
-    "[--only sink|baseline|kordon]\n";
+    "[--only sink|baseline|kordon] [--cache-mib M]\n";
 
 struct Options {
   int messages = 300000;
   int repeat = 1;
   int batch_max = 2000;
+  int cache_mib = kordon::journal::kDefaultCacheMib;  // the journal's page cache (cache_mib)
   std::string only;  // "sink", "baseline" or "kordon": one part alone (for profiling)
 };
 
@@ -119,10 +120,11 @@ std::vector<JournalRow> MakeRows(const std::vector<Frames>& frames) {
 }
 
 // Raw inserts in batches of batch_max; returns rows/s, or 0 on failure.
-double Baseline(const std::vector<JournalRow>& all, Synchronous sync, int batch_max) {
+double Baseline(const std::vector<JournalRow>& all, Synchronous sync, int batch_max,
+                int cache_mib) {
   kordon::testing::TempDir dir;
   StoreStatus s;
-  auto store = JournalStore::OpenForWriting(dir.File("baseline.db"), sync, 1000, &s);
+  auto store = JournalStore::OpenForWriting(dir.File("baseline.db"), sync, 1000, cache_mib, &s);
   if (!store) {
     fmt::print(stderr, "baseline: {}\n", s.message);
     return 0;
@@ -191,14 +193,15 @@ double ThroughSink(const std::vector<Frames>& frames) {
 // The same rows into a file of the journal's format 1 (kordon 1.0: TEXT ids and four per-row
 // indexes), by raw SQL as JournalStore::Insert did then: what format 2 is measured against.
 // Returns rows/s, or 0 on failure.
-double Format1Reference(const std::vector<JournalRow>& all, Synchronous sync, int batch_max) {
+double Format1Reference(const std::vector<JournalRow>& all, Synchronous sync, int batch_max,
+                        int cache_mib) {
   kordon::testing::TempDir dir;
   sqlite3* db = nullptr;
   if (sqlite3_open(dir.File("format1.db").c_str(), &db) != SQLITE_OK) return 0;
   const std::string setup =
       std::string("PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL; PRAGMA synchronous=") +
       (sync == Synchronous::kFull ? "FULL" : "NORMAL") +
-      "; PRAGMA cache_size=-65536;"
+      "; PRAGMA cache_size=-" + std::to_string(cache_mib * 1024) + ";"
       "CREATE TABLE messages (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, correlation_id TEXT "
       "NOT NULL, time_us INTEGER NOT NULL, recv_us INTEGER NOT NULL, topic TEXT NOT NULL, "
       "source TEXT NOT NULL, lane TEXT NOT NULL, crossing_id TEXT NOT NULL, schema TEXT NOT "
@@ -252,16 +255,18 @@ double Format1Reference(const std::vector<JournalRow>& all, Synchronous sync, in
 }
 
 // Through kordon-host; returns msg/s, or 0 on failure.
-double ThroughHost(const std::vector<Frames>& frames, Synchronous sync, int batch_max) {
+double ThroughHost(const std::vector<Frames>& frames, Synchronous sync, int batch_max,
+                   int cache_mib) {
   using namespace kordon::testing;
   TempDir dir;
   const std::string db = dir.File("journal.db");
   HostProcess host(dir,
                    HostSection(dir) +
                        PluginSection("journal", SitePlugin("journal"),
-                                     fmt::format("path = {}\nsynchronous = {}\nbatch_max = {}\n",
+                                     fmt::format("path = {}\nsynchronous = {}\nbatch_max = {}\n"
+                                                 "cache_mib = {}\n",
                                                  db, sync == Synchronous::kFull ? "full" : "normal",
-                                                 batch_max)));
+                                                 batch_max, cache_mib)));
   std::string why;
   if (!host.WaitReady(15s, &why)) {
     fmt::print(stderr, "host: {}\n", why);
@@ -337,13 +342,16 @@ int main(int argc, char** argv) {
       o.repeat = v;
     } else if (a == "--batch-max" && v > 0) {
       o.batch_max = v;
+    } else if (a == "--cache-mib" && v > 0) {
+      o.cache_mib = v;
     } else {
       fmt::print(stderr, kUsage);
       return 2;
     }
   }
-  fmt::print("journal_bench: {} messages, ~{}-byte bodies, batch_max {}, median of {}\n",
-             o.messages, Body(0).size(), o.batch_max, o.repeat);
+  fmt::print("journal_bench: {} messages, ~{}-byte bodies, batch_max {}, page cache {} MiB, "
+             "median of {}\n",
+             o.messages, Body(0).size(), o.batch_max, o.cache_mib, o.repeat);
   int status = 0;
   if (o.only.empty() || o.only == "sink") {
     // What the bus delivers to one plugin that does nothing: no journal can beat it.
@@ -366,9 +374,11 @@ int main(int argc, char** argv) {
       // Fresh ids each run: the journal skips ids it already has.
       std::vector<Frames> frames = MakeFrames(o.messages);
       const std::vector<JournalRow> rows = MakeRows(frames);
-      base.push_back(o.only == "kordon" ? 0 : Baseline(rows, sync, o.batch_max));
-      format1.push_back(o.only == "kordon" ? 0 : Format1Reference(rows, sync, o.batch_max));
-      host.push_back(o.only == "baseline" ? 0 : ThroughHost(frames, sync, o.batch_max));
+      base.push_back(o.only == "kordon" ? 0 : Baseline(rows, sync, o.batch_max, o.cache_mib));
+      format1.push_back(
+          o.only == "kordon" ? 0 : Format1Reference(rows, sync, o.batch_max, o.cache_mib));
+      host.push_back(o.only == "baseline" ? 0
+                                          : ThroughHost(frames, sync, o.batch_max, o.cache_mib));
       if ((base.back() == 0 && o.only != "kordon") || (host.back() == 0 && o.only != "baseline"))
         status = 1;
     }

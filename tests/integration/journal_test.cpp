@@ -74,9 +74,11 @@ TEST_SUITE("journal") {
 TEST_CASE("journal records what the bus carries; kordon journal query/export/check read it") {
   TempDir dir;
   const std::string db = dir.File("journal.db");
-  HostProcess host(dir, JournalConfig(dir, db, "batch_ms = 20\n"));
+  HostProcess host(dir, JournalConfig(dir, db, "batch_ms = 20\ncache_mib = 3\n"));
   std::string why;
   REQUIRE_MESSAGE(host.WaitReady(10s, &why), why);
+  CHECK_MESSAGE(Contains(host.Log(), "(synchronous=full, page cache 3 MiB, last seq 0)"),
+                host.Log());
   auto client = ConnectClient(host.ready(), {"journal"}, &why, "journal-test");
   REQUIRE_MESSAGE(client, why);
 
@@ -244,6 +246,11 @@ TEST_CASE("journal refuses a relative path and a bad setting, naming it") {
   HostProcess host2(dir2, JournalConfig(dir2, dir2.File("j.db"), "synchronous = sometimes\n"));
   CHECK_FALSE(host2.WaitReady(10s, &why));
   CHECK(Contains(host2.Log(), "setting 'synchronous' must be full or normal"));
+  TempDir dir3;
+  HostProcess host3(dir3, JournalConfig(dir3, dir3.File("j.db"), "cache_mib = 0\n"));
+  CHECK_FALSE(host3.WaitReady(10s, &why));
+  CHECK_MESSAGE(Contains(host3.Log(), "setting 'cache_mib' must be between 1 and 4096, got 0"),
+                host3.Log());
 }
 
 TEST_CASE("a locked journal file raises a critical alert; the rows arrive after the lock goes") {

@@ -57,7 +57,8 @@ JournalRow Row(int n, const std::string& topic = "scanner.plate.read",
 
 std::unique_ptr<JournalStore> OpenWriter(const std::string& path, int busy_ms = 200) {
   StoreStatus s;
-  auto store = JournalStore::OpenForWriting(path, Synchronous::kNormal, busy_ms, &s);
+  auto store = JournalStore::OpenForWriting(path, Synchronous::kNormal, busy_ms,
+                                            kordon::journal::kDefaultCacheMib, &s);
   REQUIRE_MESSAGE(store, s.message);
   return store;
 }
@@ -114,6 +115,15 @@ TEST_CASE("a batch is inserted in one transaction with increasing seqs that surv
   CHECK(back.recv_us == want.recv_us);
   CHECK(back.topic == want.topic);
   CHECK(back.schema == want.schema);
+}
+
+TEST_CASE("the writer's page cache is the size asked for") {
+  TempDir dir;
+  StoreStatus s;
+  auto store = JournalStore::OpenForWriting(dir.File("j.db"), Synchronous::kNormal, 100, 5, &s);
+  REQUIRE_MESSAGE(store, s.message);
+  CHECK(store->page_cache_mib() == 5);
+  CHECK(OpenWriter(dir.File("k.db"))->page_cache_mib() == kordon::journal::kDefaultCacheMib);
 }
 
 TEST_CASE("a duplicate id is skipped and counted, not an error") {
@@ -626,7 +636,7 @@ TEST_CASE("a file of a newer format is refused, not changed") {
   { auto store = OpenWriter(path); }
   RawExec(path, "PRAGMA user_version=3");
   StoreStatus s;
-  CHECK_FALSE(JournalStore::OpenForWriting(path, Synchronous::kNormal, 100, &s));
+  CHECK_FALSE(JournalStore::OpenForWriting(path, Synchronous::kNormal, 100, 1, &s));
   CHECK(s.message.find("format 3") != std::string::npos);
   CHECK_FALSE(JournalStore::OpenReadOnly(path, &s));
   CHECK(s.message.find("format 3") != std::string::npos);
