@@ -118,10 +118,7 @@ Crossing* Book::FindMutable(const std::string& id) {
   if (!stored || stored->state != State::kClosed) return nullptr;
   closed_order_.push_back(id);
   Crossing& c = closed_[id] = std::move(*stored);
-  while (closed_order_.size() > options_.closed_cache) {
-    closed_.erase(closed_order_.front());  // the one just loaded is at the back
-    closed_order_.pop_front();
-  }
+  TrimClosed(id);
   return &c;
 }
 
@@ -210,15 +207,23 @@ void Book::Close(Crossing* c, const std::string& reason, int64_t now_us, Outcome
   closed_order_.push_back(id);
   closed_[id] = std::move(*c);
   open_.erase(id);
-  while (closed_order_.size() > options_.closed_cache) {
-    // A crossing not yet stored stays until the store took it (the plugin keeps a copy).
-    closed_.erase(closed_order_.front());
-    closed_order_.pop_front();
-  }
+  dirty_.insert(id);
+  TrimClosed(id);
   ++stats_.closed;
   ++stats_.closed_by[reason];
-  dirty_.insert(id);
   out->events.push_back({Event::Kind::kClosed, id});
+}
+
+void Book::TrimClosed(const std::string& keep) {
+  for (auto it = closed_order_.begin();
+       closed_order_.size() > options_.closed_cache && it != closed_order_.end();) {
+    if (*it == keep || dirty_.count(*it)) {
+      ++it;
+      continue;
+    }
+    closed_.erase(*it);
+    it = closed_order_.erase(it);
+  }
 }
 
 Outcome Book::OnMessage(const Meta& meta, std::string_view body_text, int64_t now_us) {

@@ -105,6 +105,10 @@ class Book {
   Crossing* FindMutable(const std::string& id);
   Crossing* Open(const std::string& lane, int64_t now_us, Outcome* out);
   void Close(Crossing* c, const std::string& reason, int64_t now_us, Outcome* out);
+  // Drops the oldest closed crossings beyond closed_cache, but never `keep` nor one changed
+  // since the last TakeDirty: the plugin has not published or stored it yet. So the cache
+  // may hold more for the length of one outcome (a tick that closes many at once).
+  void TrimClosed(const std::string& keep);
   void Touch(Crossing* c, int64_t now_us, Outcome* out);
   void Remember(const std::string& key, const std::string& crossing_id);
   std::string NewId(const std::string& lane, int64_t now_us);

@@ -307,7 +307,7 @@ class CrossingsPlugin : public kordon::Plugin {
     };
     for (const cx::Event& e : out.events) {
       const cx::Crossing* c = book_->Find(e.crossing_id);
-      if (c == nullptr) continue;  // cannot happen: the cache keeps the newest closed ones
+      if (c == nullptr) continue;  // cannot happen: the book keeps what changed until TakeDirty
       switch (e.kind) {
         case cx::Event::Kind::kOpened:
           Publish("crossing.opened", picture(*c), c->lane, c->id);

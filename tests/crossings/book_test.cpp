@@ -2,6 +2,7 @@
 // injected clock: opening, attaching, deduplication, the next vehicle, timeouts, late hits,
 // decisions, the procedure commands and their validation, caps, coalescing.
 #include <string>
+#include <vector>
 
 #include <doctest/doctest.h>
 
@@ -224,6 +225,41 @@ TEST_CASE("idle timeout and max_open close crossings; a held one stays") {
   CHECK(book.Find(c)->state == State::kOpen);
   book.Tick(kT0 + 600 * kSecond);
   CHECK(book.Find(c)->close_reason == "max_open");
+}
+
+TEST_CASE("a tick that closes more crossings than the closed cache holds loses none of them") {
+  BookOptions options;
+  options.idle_timeout_us = 60 * kSecond;
+  options.closed_cache = 2;
+  Book book(options);
+  std::vector<std::string> ids;
+  for (int lane = 1; lane <= 5; ++lane)
+    ids.push_back(book.OnMessage(M("scanner.plate.read", "lane-" + std::to_string(lane)),
+                                 Plate("AAA" + std::to_string(lane)), kT0)
+                      .events[0]
+                      .crossing_id);
+  (void)book.TakeDirty();
+  const Outcome o = book.Tick(kT0 + 60 * kSecond);
+  REQUIRE(o.events.size() == 5);
+  // The plugin publishes and stores each from the cache after the outcome: all are there.
+  for (const Event& e : o.events) {
+    CHECK(e.kind == Event::Kind::kClosed);
+    const Crossing* c = book.Find(e.crossing_id);
+    REQUIRE_MESSAGE(c != nullptr, e.crossing_id);
+    CHECK(c->close_reason == "idle_timeout");
+  }
+  const std::vector<std::string> dirty = book.TakeDirty();
+  CHECK(dirty.size() == 5);
+  // Once taken, the cache shrinks back at the next close: the newest stay.
+  const std::string next = book.OnMessage(M("scanner.plate.read", "lane-6"), Plate("BBB6"),
+                                          kT0 + 61 * kSecond)
+                               .events[0]
+                               .crossing_id;
+  book.Tick(kT0 + 200 * kSecond);
+  CHECK(book.Find(next) != nullptr);
+  int cached = 0;
+  for (const std::string& id : ids) cached += book.Find(id) != nullptr;
+  CHECK(cached == 1);  // closed_cache 2: lane 6's and the newest of the five
 }
 
 TEST_CASE("officer decisions close by envelope or body crossing id; bad ones change nothing") {
