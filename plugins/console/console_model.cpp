@@ -166,7 +166,9 @@ std::string ConsoleModel::LaneOf(const std::string& crossing_id) const {
 }
 
 std::string ConsoleModel::ChannelOf(const std::string& crossing_id) const {
-  // A supervisor's override (in the crossings plugin's picture) stands over any assessment.
+  // A supervisor's override (in the crossings plugin's picture) stands over any assessment
+  // (the rule of plugins/crossings' ChooseChannel); else the latest assessment on the bus,
+  // which may be newer than the picture the console holds.
   if (auto c = crossings_.find(crossing_id); c != crossings_.end()) {
     auto o = c->second.find("override");
     if (o != c->second.end() && o->is_object())

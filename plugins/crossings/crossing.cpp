@@ -359,10 +359,13 @@ Applied ApplyMessage(Crossing* c, const Meta& meta, const Json& body, const Limi
   return r;
 }
 
-std::string Crossing::Channel() const {
-  if (channel_override.is_object()) return Str(channel_override, "channel");
-  return RiskChannel();
+ChannelChoice ChooseChannel(const Json& channel_override, const Json& risk) {
+  if (channel_override.is_object() && channel_override.contains("channel"))
+    return {Str(channel_override, "channel"), true};
+  return {risk.is_object() ? Str(risk, "channel") : "", false};
 }
+
+std::string Crossing::Channel() const { return ChooseChannel(channel_override, risk).channel; }
 
 std::string Crossing::RiskChannel() const {
   return risk.is_object() ? Str(risk, "channel") : "";
@@ -543,10 +546,8 @@ Json Summary(const Json& p) {
   each("containers", [&](const Json& i) { containers.push_back(Str(i, "code")); });
   const Json risk = Member(p, "risk");
   const Json decision = Member(p, "decision");
-  const Json override_ = Member(p, "override");
-  const bool overridden = override_.is_object() && override_.contains("channel");
-  Json channel = overridden ? override_["channel"]
-                            : risk.is_object() ? Member(risk, "channel") : Json(nullptr);
+  const ChannelChoice choice = ChooseChannel(Member(p, "override"), risk);
+  const Json channel = choice.channel.empty() ? Json(nullptr) : Json(choice.channel);
   return Json{{"id", Member(p, "id")},
               {"lane", Member(p, "lane")},
               {"state", Member(p, "state")},
@@ -560,7 +561,7 @@ Json Summary(const Json& p) {
               {"containers", containers},
               {"hits", p.contains("hits") && p["hits"].is_array() ? p["hits"].size() : 0},
               {"channel", channel},
-              {"overridden", overridden},
+              {"overridden", choice.overridden},
               {"decision", decision.is_object() ? Member(decision, "decision") : Json(nullptr)},
               {"late", Member(p, "late")}};
 }

@@ -131,6 +131,16 @@ std::string SearchPlate(std::string_view plate);
 // Document numbers and container codes: upper case, only A-Z 0-9.
 std::string SearchCode(std::string_view code);
 
+// The channel the officer works to, from a picture's `override` and `risk` members: the
+// override's when a supervisor set one, else the latest assessment's; "" when neither. The
+// one place this rule is written in C++ (Crossing::Channel, Summary); the console's page
+// applies it to the pictures it is sent.
+struct ChannelChoice {
+  std::string channel;
+  bool overridden = false;
+};
+ChannelChoice ChooseChannel(const Json& channel_override, const Json& risk);
+
 // A short form of a picture (Crossing::ToJson) for search results and listings: id, lane,
 // state, times, close reason, plates, names (surname, given names), documents, containers,
 // the number of hits, the channel (an override's, else the assessment's) and whether it was

@@ -113,7 +113,9 @@ function show(view) {
   for (const v of document.querySelectorAll('.view')) v.hidden = v.id !== `view-${view}`;
 }
 
-// A supervisor's override (in the crossings plugin's picture) stands over any assessment.
+// A supervisor's override (in the crossings plugin's picture) stands over any assessment (the
+// rule of plugins/crossings' ChooseChannel); else the latest assessment on the bus, which may
+// be newer than the picture.
 function channelOf(id) {
   const p = state.crossings[id] || (shownPicture && shownPicture.id === id ? shownPicture : null);
   if (p && p.override) return p.override.channel;
