@@ -3,6 +3,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -231,6 +232,65 @@ DbStatus Transaction::Commit() {
     done_ = true;
   }
   return status_;
+}
+
+// ---- BackgroundCheckpointer ----
+
+std::unique_ptr<BackgroundCheckpointer> BackgroundCheckpointer::Start(
+    Db* writer, std::chrono::milliseconds interval, int64_t writer_fallback_pages,
+    DbStatus* status) {
+  OpenOptions options;
+  options.create = false;
+  std::unique_ptr<Db> db = Db::Open(writer->path(), options, status);
+  if (!db) return nullptr;
+  if (*status = writer->Exec("PRAGMA wal_autocheckpoint=" +
+                             std::to_string(writer_fallback_pages));
+      !status->ok())
+    return nullptr;
+  // Its own connection must not checkpoint on commit either (it never writes, but say so).
+  if (*status = db->Exec("PRAGMA wal_autocheckpoint=0"); !status->ok()) return nullptr;
+  *status = DbStatus::Ok();
+  return std::unique_ptr<BackgroundCheckpointer>(
+      new BackgroundCheckpointer(std::move(db), interval));
+}
+
+BackgroundCheckpointer::BackgroundCheckpointer(std::unique_ptr<Db> db,
+                                               std::chrono::milliseconds interval)
+    : db_(std::move(db)), interval_(interval), thread_([this] { Run(); }) {}
+
+BackgroundCheckpointer::~BackgroundCheckpointer() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+BackgroundCheckpointer::Stats BackgroundCheckpointer::stats() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return stats_;
+}
+
+void BackgroundCheckpointer::Run() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (!cv_.wait_for(lock, interval_, [this] { return stop_; })) {
+    lock.unlock();
+    int wal_frames = 0, copied = 0;  // copied: of the whole WAL so far, not this run
+    const int rc = sqlite3_wal_checkpoint_v2(db_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                             &wal_frames, &copied);
+    // SQLITE_BUSY: another connection was checkpointing; it did the work.
+    const DbStatus s = rc == SQLITE_OK || rc == SQLITE_BUSY ? DbStatus::Ok()
+                                                             : db_->Error("wal_checkpoint");
+    lock.lock();
+    ++stats_.runs;
+    if (s.ok()) {
+      stats_.wal_frames = std::max(wal_frames, 0);
+    } else {
+      ++stats_.failures;
+      stats_.last_error = s.message;
+    }
+  }
 }
 
 }  // namespace kordon::sqlite

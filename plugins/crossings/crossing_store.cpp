@@ -48,6 +48,18 @@ Record ToRecord(const Crossing& c, std::string picture) {
   return r;
 }
 
+DbStatus CrossingStore::StartBackgroundCheckpoints(std::chrono::milliseconds interval) {
+  DbStatus s;
+  checkpointer_ =
+      sqlite::BackgroundCheckpointer::Start(db_.get(), interval, kFallbackCheckpointPages, &s);
+  return s;
+}
+
+std::optional<sqlite::BackgroundCheckpointer::Stats> CrossingStore::checkpoint_stats() const {
+  if (!checkpointer_) return std::nullopt;
+  return checkpointer_->stats();
+}
+
 std::unique_ptr<CrossingStore> CrossingStore::Open(const std::string& path, bool read_only,
                                                    int busy_timeout_ms, std::string* error) {
   sqlite::OpenOptions options;

@@ -8,6 +8,7 @@
 #ifndef KORDON_PLUGINS_CROSSINGS_CROSSING_STORE_H_
 #define KORDON_PLUGINS_CROSSINGS_CROSSING_STORE_H_
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -60,11 +61,20 @@ class CrossingStore {
   // Newest first (by opening time), at most q.limit pictures.
   [[nodiscard]] sqlite::DbStatus Search(const SearchQuery& q, std::vector<Json>* out);
 
+  // Moves the WAL checkpoints off the writer (sqlite::BackgroundCheckpointer): every
+  // `interval` on a thread of their own; the writer checkpoints itself only past
+  // kFallbackCheckpointPages. Writers only.
+  [[nodiscard]] sqlite::DbStatus StartBackgroundCheckpoints(std::chrono::milliseconds interval);
+  // nullopt before StartBackgroundCheckpoints.
+  std::optional<sqlite::BackgroundCheckpointer::Stats> checkpoint_stats() const;
+  static constexpr int64_t kFallbackCheckpointPages = 10000;  // ~40 MB of WAL
+
   sqlite::Db& db() { return *db_; }
 
  private:
   explicit CrossingStore(std::unique_ptr<sqlite::Db> db) : db_(std::move(db)) {}
   std::unique_ptr<sqlite::Db> db_;
+  std::unique_ptr<sqlite::BackgroundCheckpointer> checkpointer_;
   sqlite::Statement upsert_;
   sqlite::Statement delete_keys_;
   sqlite::Statement insert_key_;

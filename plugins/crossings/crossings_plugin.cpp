@@ -86,12 +86,22 @@ class CrossingsPlugin : public kordon::Plugin {
     update_ms_ = st::IntInRange(h, "update_ms", 100, 0, 10000);
     tick_ms_ = st::IntInRange(h, "tick_ms", 1000, 50, 60000);
     busy_timeout_ms_ = static_cast<int>(st::IntInRange(h, "busy_timeout_ms", 200, 0, 5000));
+    checkpoint_ms_ = st::IntInRange(h, "checkpoint_ms", 1000, 0, 60000);
+    if (checkpoint_ms_ != 0 && checkpoint_ms_ < 50)
+      throw std::invalid_argument("setting 'checkpoint_ms' must be 0 (the writer checkpoints) "
+                                  "or at least 50, got " + std::to_string(checkpoint_ms_));
   }
 
   kordon::Status Start() override {
     std::string error;
     store_ = cx::CrossingStore::Open(path_, false, busy_timeout_ms_, &error);
     if (!store_) return kordon::Status::Failed("cannot open the crossings file: " + error);
+    if (checkpoint_ms_ > 0) {
+      if (auto s = store_->StartBackgroundCheckpoints(std::chrono::milliseconds(checkpoint_ms_));
+          !s.ok())
+        return kordon::Status::Failed("cannot start the crossings file's checkpoints: " +
+                                      s.message);
+    }
     book_ = std::make_unique<cx::Book>(
         options_, [this](const std::string& id) { return store_->Exists(id); },
         [this](const std::string& id) -> std::optional<cx::Crossing> {
@@ -148,7 +158,7 @@ class CrossingsPlugin : public kordon::Plugin {
                 std::to_string(reloaded_) + ", writes " + std::to_string(writes_) +
                 " (mean " + std::to_string(writes_ ? write_us_ / writes_ : 0) +
                 " us), write errors " + std::to_string(write_errors_) + ", publish failures " +
-                std::to_string(publish_failures_));
+                std::to_string(publish_failures_) + CheckpointSummary());
     if (!pending_.empty())
       return kordon::Status::Failed(std::to_string(pending_.size()) +
                                     " crossings could not be written to " + path_);
@@ -331,6 +341,14 @@ class CrossingsPlugin : public kordon::Plugin {
     Flush();
   }
 
+  std::string CheckpointSummary() const {
+    const auto stats = store_ ? store_->checkpoint_stats() : std::nullopt;
+    if (!stats) return "";
+    return ", background checkpoints " + std::to_string(stats->runs) + " (failed " +
+           std::to_string(stats->failures) + ", WAL " + std::to_string(stats->wal_frames) +
+           " pages at the last)";
+  }
+
   void PublishPicture(const char* topic, const cx::Crossing& c) {
     Publish(topic, c.ToJson().dump(), c.lane, c.id);
   }
@@ -357,6 +375,19 @@ class CrossingsPlugin : public kordon::Plugin {
   void Tick() {
     const int64_t now = NowUs();
     Handle(book_->Tick(now), now);
+    ReportCheckpoints();
+  }
+
+  // A failed background checkpoint is logged (the writer falls back to checkpointing itself
+  // once the WAL passes CrossingStore::kFallbackCheckpointPages pages).
+  void ReportCheckpoints() {
+    const auto stats = store_->checkpoint_stats();
+    if (!stats || stats->failures == checkpoint_failures_reported_) return;
+    checkpoint_failures_reported_ = stats->failures;
+    host().Error("background checkpoint of " + path_ + " failed (" +
+                 std::to_string(stats->failures) + " of " + std::to_string(stats->runs) +
+                 " so far): " + stats->last_error + "; the writer checkpoints itself past " +
+                 std::to_string(cx::CrossingStore::kFallbackCheckpointPages) + " WAL pages");
   }
 
   // Writes the pending records in one transaction; on failure keeps them, alerts, and
@@ -408,6 +439,8 @@ class CrossingsPlugin : public kordon::Plugin {
   int64_t update_ms_ = 100;
   int64_t tick_ms_ = 1000;
   int busy_timeout_ms_ = 200;
+  int64_t checkpoint_ms_ = 1000;
+  uint64_t checkpoint_failures_reported_ = 0;
   std::unique_ptr<cx::CrossingStore> store_;
   std::unique_ptr<cx::Book> book_;
   std::unique_ptr<cx::UpdateCoalescer> coalescer_;

@@ -199,6 +199,9 @@ TEST_CASE("crossings open on reads, gather hits, close on a decision, and can be
   auto exit = site.StopWith(SIGTERM, 10s);
   CHECK_MESSAGE((exit && exit->ExitedWith(0)), site.Log());
   CHECK(Contains(site.Log(), "opened 2, closed 2 (decision 1, idle_timeout 1), late 1"));
+  // The WAL was checkpointed from the store's own thread (setting checkpoint_ms, 1 s).
+  CHECK_MESSAGE(Contains(site.Log(), ", background checkpoints "), site.Log());
+  CHECK_MESSAGE(Contains(site.Log(), " (failed 0, WAL "), site.Log());
 
   int code = -1;
   std::string out = RunTool(dir, {"search", "--db", db, "--plate", "01 kg 777 aaa"}, &code);
