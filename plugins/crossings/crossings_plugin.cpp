@@ -378,12 +378,16 @@ class CrossingsPlugin : public kordon::Plugin {
     ReportCheckpoints();
   }
 
-  // A failed background checkpoint is logged (the writer falls back to checkpointing itself
-  // once the WAL passes CrossingStore::kFallbackCheckpointPages pages).
+  // A failed background checkpoint is logged, the first at once and then at most every
+  // kAlertInterval while they go on (the writer falls back to checkpointing itself once the
+  // WAL passes CrossingStore::kFallbackCheckpointPages pages).
   void ReportCheckpoints() {
     const auto stats = store_->checkpoint_stats();
     if (!stats || stats->failures == checkpoint_failures_reported_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (checkpoint_failures_reported_ > 0 && now - last_checkpoint_log_ < kAlertInterval) return;
     checkpoint_failures_reported_ = stats->failures;
+    last_checkpoint_log_ = now;
     host().Error("background checkpoint of " + path_ + " failed (" +
                  std::to_string(stats->failures) + " of " + std::to_string(stats->runs) +
                  " so far): " + stats->last_error + "; the writer checkpoints itself past " +
@@ -441,6 +445,7 @@ class CrossingsPlugin : public kordon::Plugin {
   int busy_timeout_ms_ = 200;
   int64_t checkpoint_ms_ = 1000;
   uint64_t checkpoint_failures_reported_ = 0;
+  std::chrono::steady_clock::time_point last_checkpoint_log_{};
   std::unique_ptr<cx::CrossingStore> store_;
   std::unique_ptr<cx::Book> book_;
   std::unique_ptr<cx::UpdateCoalescer> coalescer_;
