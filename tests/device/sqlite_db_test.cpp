@@ -49,6 +49,22 @@ int64_t CountRows(Db* db) {
   return s.Int(0);
 }
 
+// 2 000 rows of 4 000 bytes in 40 transactions into table t: about 2 000 pages, past SQLite's
+// own 1 000-page checkpoint and below a fallback of 100 000.
+void WriteBigRows(Db* writer) {
+  const std::string row(4000, 'x');
+  DbStatus status;
+  for (int i = 0; i < 40; ++i) {
+    Transaction t(writer);
+    REQUIRE(t.ok());
+    for (int j = 0; j < 50; ++j) {
+      Statement insert = writer->Prepare("INSERT INTO t VALUES (?)", &status);
+      REQUIRE(insert.Bind(1, row).Run().ok());
+    }
+    REQUIRE(t.Commit().ok());
+  }
+}
+
 }  // namespace
 
 TEST_CASE("open creates a WAL file; statements bind and read every type") {
@@ -199,17 +215,7 @@ TEST_CASE("a background checkpointer copies the WAL back while the writer never 
                                                     100000, &status);
   INFO(status.message);
   REQUIRE(checkpointer != nullptr);
-  // About 2 000 pages: past SQLite's own 1 000-page checkpoint, below the writer's fallback.
-  const std::string row(4000, 'x');
-  for (int i = 0; i < 40; ++i) {
-    Transaction t(writer.get());
-    REQUIRE(t.ok());
-    for (int j = 0; j < 50; ++j) {
-      Statement insert = writer->Prepare("INSERT INTO t VALUES (?)", &status);
-      REQUIRE(insert.Bind(1, row).Run().ok());
-    }
-    REQUIRE(t.Commit().ok());
-  }
+  WriteBigRows(writer.get());
   // Two more runs: one of them started after the last commit and has finished.
   const uint64_t runs_before = checkpointer->stats().runs;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -223,9 +229,7 @@ TEST_CASE("a background checkpointer copies the WAL back while the writer never 
   CHECK(stats.failures == 0);
   CHECK(stats.last_error.empty());
   checkpointer.reset();  // stops and joins
-  Statement count = writer->Prepare("SELECT count(*) FROM t", &status);
-  REQUIRE(count.Next() == Statement::Step::kRow);
-  CHECK(count.Int(0) == 2000);
+  CHECK(CountRows(writer.get()) == 2000);
 }
 
 TEST_CASE("the writer alone keeps its pages in the WAL under a high fallback") {
@@ -236,17 +240,7 @@ TEST_CASE("the writer alone keeps its pages in the WAL under a high fallback") {
   auto writer = OpenOrFail(path);
   REQUIRE(writer->Exec("CREATE TABLE t (v TEXT)").ok());
   REQUIRE(writer->Exec("PRAGMA wal_autocheckpoint=100000").ok());
-  const std::string row(4000, 'x');
-  DbStatus status;
-  for (int i = 0; i < 40; ++i) {
-    Transaction t(writer.get());
-    REQUIRE(t.ok());
-    for (int j = 0; j < 50; ++j) {
-      Statement insert = writer->Prepare("INSERT INTO t VALUES (?)", &status);
-      REQUIRE(insert.Bind(1, row).Run().ok());
-    }
-    REQUIRE(t.Commit().ok());
-  }
+  WriteBigRows(writer.get());
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   CHECK(std::filesystem::file_size(path) < 1'000'000);
 }
