@@ -298,6 +298,14 @@ TEST_CASE("crossings refuses bad settings, naming the setting") {
   CHECK_FALSE(site.WaitReady(10s, &why));
   CHECK_MESSAGE(Contains(site.Log(), "setting 'idle_timeout_s' must be between 1 and 86400"),
                 site.Log());
+  TempDir dir2;
+  HostProcess site2(dir2, HostSection(dir2) +
+                              PluginSection("crossings", SitePlugin("crossings"),
+                                            "path = " + dir2.File("c.db") + "\ncheckpoint_ms = 10"));
+  CHECK_FALSE(site2.WaitReady(10s, &why));
+  CHECK_MESSAGE(Contains(site2.Log(), "setting 'checkpoint_ms' must be 0 (the writer "
+                                      "checkpoints) or at least 50, got 10"),
+                site2.Log());
 }
 
 }  // TEST_SUITE
